@@ -1,0 +1,37 @@
+# loyaute — every entry CI runs is here. `make test` is what .ci/run calls.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+EXTRAS ?= test
+
+.PHONY: install test lint typecheck unit demo bench clean
+
+$(BIN)/.installed-$(EXTRAS): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+install: $(BIN)/.installed-$(EXTRAS)
+
+lint: install
+	$(BIN)/ruff format --check loyaute tests bench
+	$(BIN)/ruff check loyaute tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+demo: install
+	$(BIN)/loyaute parse examples/
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,5 @@
+"""``python -m loyaute``."""
+
+from loyaute.cli import main
+
+main()

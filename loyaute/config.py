@@ -1,0 +1,294 @@
+"""Typed settings: ``loyaute.toml`` (the deployer's file).
+
+Every setting has a type, a default and a description; unknown keys are refused, and every
+problem is reported with its dotted path (``half_days.am``) in one go (exit 78). The template
+``init`` writes and the settings reference in ``docs/`` are generated from these models, so a
+setting cannot exist without its documentation.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from loyaute.errors import ConfigError, ConfigProblem
+
+_WINDOW_RE = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+
+
+class Model(BaseModel):
+    """Closed models: an unknown key is an error, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def window_minutes(text: str) -> tuple[int, int]:
+    """``"07:00-12:30"`` → minutes since midnight of start and end (end after start)."""
+    m = _WINDOW_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"'{text}' n'est pas une plage HH:MM-HH:MM / is not a HH:MM-HH:MM range")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2 != 0):
+        raise ValueError(f"'{text}': heure invalide / invalid time")
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if end <= start:
+        raise ValueError(f"'{text}': la fin doit suivre le début / end must follow start")
+    return start, end
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"fuseau inconnu / unknown time zone '{name}'") from exc
+    return name
+
+
+class HalfDays(Model):
+    """Half-day windows in local time. Traces outside both windows are ignored (rule C9)."""
+
+    am: str = Field("07:00-12:30", description="Morning window, local time, HH:MM-HH:MM.")
+    pm: str = Field("12:30-20:00", description="Afternoon window, local time, HH:MM-HH:MM.")
+
+    @field_validator("am", "pm")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        window_minutes(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HalfDays:
+        if window_minutes(self.am)[1] > window_minutes(self.pm)[0]:
+            raise ValueError("am doit finir avant le début de pm / am must end before pm starts")
+        return self
+
+
+class ScheduleCodes(Model):
+    """Schedule code → kind. Codes are compared without regard to case."""
+
+    telework: list[str] = Field(["TLT", "TT"], description="Telework: the only kind checked.")
+    on_site: list[str] = Field(["PRES", "SITE"], description="On site (validity study only).")
+    leave: list[str] = Field(
+        ["CA", "RTT", "MAL", "CONGE"], description="Leave, sickness: never kept."
+    )
+    field: list[str] = Field(
+        ["MIS", "TERRAIN", "VAD"], description="Missions, field days, home visits: never kept."
+    )
+    training: list[str] = Field(["FORM"], description="Training: never kept.")
+    union: list[str] = Field(["ASA", "DS"], description="Union time: never kept.")
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> ScheduleCodes:
+        seen: dict[str, str] = {}
+        for kind in ("telework", "on_site", "leave", "field", "training", "union"):
+            for code in getattr(self, kind):
+                key = code.strip().upper()
+                if key in seen and seen[key] != kind:
+                    raise ValueError(f"code '{code}' à la fois {seen[key]} et {kind}")
+                seen[key] = kind
+        return self
+
+
+class ScheduleSettings(Model):
+    """How the schedule export (Octime or other) is read."""
+
+    codes: ScheduleCodes = Field(default_factory=ScheduleCodes)
+    pending_days: int = Field(
+        7,
+        ge=0,
+        le=31,
+        description="Days a half-day with no schedule yet is held before being dropped (B4).",
+    )
+    agent_id_column: str = Field("agent_id", description="Column of the agent identifier.")
+    date_column: str = Field("date", description="Column of the date (ISO or DD/MM/YYYY).")
+    half_day_column: str = Field("half_day", description="Column of AM/PM/matin/après-midi/JOUR.")
+    code_column: str = Field("code", description="Column of the schedule code.")
+
+
+class DirectorySettings(Model):
+    """How the agent directory export is read (column names of a real export)."""
+
+    agent_id_column: str = Field("agent_id", description="Stable agent identifier.")
+    display_name_column: str = Field("display_name", description="Name shown in review cases.")
+    service_column: str = Field("service", description="Service (aggregation unit).")
+    job_family_column: str = Field("job_family", description="Job family (eligibility, B5).")
+    manager_id_column: str = Field("manager_id", description="Agent id of the manager.")
+    logins_column: str = Field("logins", description="Logins separated by ';' or '|'.")
+
+
+class AppRule(Model):
+    """A business application behind the extranet reverse proxy."""
+
+    name: str = Field(description="Application name (e.g. grand-angle, ines, publik, pleiade).")
+    hosts: list[str] = Field(description="Virtual host names (case-insensitive, no port).")
+    paths: list[str] = Field(["/"], description="Path prefixes that belong to the application.")
+
+    @field_validator("paths")
+    @classmethod
+    def _slash(cls, value: list[str]) -> list[str]:
+        for p in value:
+            if not p.startswith("/"):
+                raise ValueError(f"'{p}': un chemin commence par / / a path starts with /")
+        return value
+
+
+class FortiGateSettings(Model):
+    """FortiGate source."""
+
+    device_timezone: str = Field(
+        "",
+        description="Zone of the firewall clock for lines with neither eventtime nor tz "
+        "(empty: the organisation's zone).",
+    )
+
+    @field_validator("device_timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _zone(value) if value else value
+
+
+class ExchangeSettings(Model):
+    """Exchange sources (IIS and HttpProxy)."""
+
+    count_background: bool = Field(
+        False,
+        description="Also count background traffic (Outlook sync, phone Ping) as a trace. "
+        "Weaker evidence: a closed laptop or a phone in a drawer keeps syncing.",
+    )
+    backend_ports: list[int] = Field([444], description="Ports of the Exchange back-end site.")
+
+
+class ProxySettings(Model):
+    """Reverse-proxy source."""
+
+    default_host: str = Field(
+        "",
+        description="Virtual host assumed for lines that carry none (one access log per host).",
+    )
+
+
+class GenericSource(Model):
+    """A CSV or JSON-lines source with a column mapping (another VPN, an app's audit table)."""
+
+    name: str = Field(description="Format name to use with --format.")
+    preset: Literal["", "authentic2"] = Field("", description="Start from a built-in mapping.")
+    format: Literal["csv", "jsonl"] = Field("csv", description="csv or jsonl.")
+    delimiter: str = Field("", description="CSV delimiter; empty to sniff ',' ';' or tab.")
+    timestamp: str = Field("timestamp", description="Column or key holding the time.")
+    timestamp_format: str = Field("", description="strptime format; empty for ISO 8601.")
+    timezone: str = Field("UTC", description="Zone of naive timestamps.")
+    login: str = Field("user", description="Column or key holding the login.")
+    category: Literal["vpn", "mail", "apps"] = Field("apps", description="Category of traces.")
+    app: str = Field("", description="Fixed application name.")
+    app_column: str = Field("", description="Column holding the application name.")
+    event_column: str = Field("", description="Column holding the event type, if any.")
+    interactive_events: list[str] = Field(
+        [], description="Event types that are interactive (empty: every line is interactive)."
+    )
+    ignored_events: list[str] = Field([], description="Event types that are never a trace.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _zone(value)
+
+
+class SourcesSettings(Model):
+    """Settings of each source."""
+
+    fortigate: FortiGateSettings = Field(default_factory=FortiGateSettings)
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+    generic: list[GenericSource] = Field(
+        [], description="Generic CSV/JSON sources, each usable as a --format name."
+    )
+
+
+class IngestSettings(Model):
+    """How ingestion runs."""
+
+    engine: Literal["local", "spark"] = Field("local", description="local processes or spark.")
+    workers: int = Field(0, ge=0, le=256, description="Worker processes; 0 = one per core.")
+    spark_master: str = Field("local[2]", description="Spark master URL for engine = spark.")
+    chunk_bytes: int = Field(
+        8 << 20, ge=1 << 16, le=1 << 30, description="Bytes of lines parsed at once per worker."
+    )
+    max_line_bytes: int = Field(
+        1 << 20, ge=1 << 10, le=1 << 28, description="Longer lines are skipped (line_too_long)."
+    )
+
+
+class Settings(Model):
+    """``loyaute.toml``."""
+
+    timezone: str = Field("Europe/Paris", description="The organisation's time zone.")
+    key_file: str = Field(
+        "secrets/pseudonym.key",
+        description="Pseudonymisation key file (mode 0600), relative to the workspace or "
+        "absolute (a vault mount). Never inside the store (B6).",
+    )
+    half_days: HalfDays = Field(default_factory=HalfDays)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    directory: DirectorySettings = Field(default_factory=DirectorySettings)
+    apps: list[AppRule] = Field([], description="Reverse-proxy host/path → application.")
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _zone(value)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        names = [a.name for a in self.apps]
+        if len(set(names)) != len(names):
+            raise ValueError("deux [[apps]] portent le même nom / two [[apps]] share a name")
+        generic = [g.name for g in self.sources.generic]
+        if len(set(generic)) != len(generic):
+            raise ValueError("deux sources génériques portent le même nom")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The organisation's zone."""
+        return ZoneInfo(self.timezone)
+
+
+def problems_of(exc: ValidationError) -> list[ConfigProblem]:
+    """Every validation problem with its dotted path."""
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(racine)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "clé inconnue / unknown key"
+        out.append(ConfigProblem(path, msg))
+    return out
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning a syntax error into a ConfigError."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [ConfigProblem("(syntaxe)", str(exc))]) from exc
+    except OSError as exc:
+        raise ConfigError(str(path), [ConfigProblem("(fichier)", str(exc))]) from exc
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read ``loyaute.toml`` (the defaults when ``path`` is None)."""
+    if path is None:
+        return Settings()
+    data = read_toml(path)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(str(path), problems_of(exc)) from exc

@@ -1,0 +1,106 @@
+"""Engines run the map side of ingestion: one task per file, or per byte range of a big file.
+
+The seam is narrow on purpose (STYLE.md): an engine takes picklable tasks and a top-level
+function, and yields the function's results. ``LocalEngine`` uses processes on this machine;
+the Spark engine (issue 6) will run the same function on executors. Callers branch on
+``capabilities``, never on an engine's name.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from loyaute.ingest.files import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    compression_of,
+    file_size,
+    split_points,
+)
+from loyaute.sources.base import Source
+
+R = TypeVar("R")
+
+SPLIT_MIN_BYTES = 64 << 20
+"""A plain file is cut into ranges for several workers only above this size."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of map work: a file (or a byte range of a plain file) and its source."""
+
+    path: Path
+    source: Source
+    byte_range: tuple[int, int] | None = None
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+
+
+class Engine(Protocol):
+    """Runs ``fn`` over tasks and yields results (in completion order)."""
+
+    capabilities: frozenset[str]
+
+    def map(self, fn: Callable[[Task], R], tasks: Sequence[Task]) -> Iterator[R]: ...
+
+
+def default_workers() -> int:
+    """One worker per available core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan(
+    files: Sequence[tuple[Path, Source]],
+    workers: int,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    split_min_bytes: int = SPLIT_MIN_BYTES,
+) -> list[Task]:
+    """Tasks for these files: big plain files of splittable sources are cut so that every
+    worker has work even when there are fewer files than workers."""
+    tasks: list[Task] = []
+    for path, source in files:
+        big = file_size(path) >= split_min_bytes * 2
+        if workers > 1 and source.splittable and big and compression_of(path) is None:
+            for rng in split_points(path, workers, split_min_bytes):
+                tasks.append(Task(path, source, rng, chunk_bytes, max_line_bytes))
+        else:
+            tasks.append(Task(path, source, None, chunk_bytes, max_line_bytes))
+    # Largest first, so a big file does not start last and leave the other workers idle.
+    tasks.sort(
+        key=lambda t: -(t.byte_range[1] - t.byte_range[0] if t.byte_range else file_size(t.path))
+    )
+    return tasks
+
+
+class LocalEngine:
+    """Worker processes on this machine (forkserver: no fork of a threaded parent)."""
+
+    capabilities = frozenset({"processes", "local_paths"})
+
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = workers or default_workers()
+
+    def map(self, fn: Callable[[Task], R], tasks: Sequence[Task]) -> Iterator[R]:
+        """Run ``fn`` on every task; in-process when one worker or one task is enough."""
+        if self.workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                yield fn(task)
+            return
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["loyaute.ingest.reading", "pyarrow", "numpy"])
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx) as pool:
+            pending: set[Future[R]] = {pool.submit(fn, t) for t in tasks}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()

@@ -1,0 +1,243 @@
+"""Reading log files: directories, compression, bounded blocks of complete lines.
+
+Raw logs are read, never copied (rule B1). Compression is recognised by its magic bytes, not by
+the file name, so a rotated ``.1`` that is really gzip still reads. Memory stays bounded whatever
+the file: lines are handed over in blocks of about ``chunk_bytes``, and a line longer than
+``max_line_bytes`` is skipped (reason ``line_too_long``) without ever being held whole.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import itertools
+import os
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import zstandard
+
+from loyaute.errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+BZ2_MAGIC = b"BZh"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+DEFAULT_CHUNK_BYTES = 8 << 20
+DEFAULT_MAX_LINE_BYTES = 1 << 20
+
+
+class ReadError(InputError):
+    """A file stopped being readable part-way (truncated or corrupt compressed data)."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """Marks one line that was longer than ``max_line_bytes`` and was not read."""
+
+
+def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """Files to read: each file given, and every file under each directory (sorted, recursive,
+    hidden files left out). Returns the files and a message per path that could not be used."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                problems.append(f"{path}: dossier vide / empty directory")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        elif path.exists():
+            problems.append(f"{path}: pas un fichier ordinaire / not a regular file")
+        else:
+            problems.append(f"{path}: introuvable / not found")
+    return files, problems
+
+
+def compression_of(path: Path) -> str | None:
+    """``gzip``, ``bz2``, ``zstd`` or None (plain), from the file's first bytes."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic.startswith(GZIP_MAGIC):
+        return "gzip"
+    if magic.startswith(BZ2_MAGIC):
+        return "bz2"
+    if magic.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return None
+
+
+def open_stream(path: Path) -> IO[bytes]:
+    """Open a log file for reading, decompressing on the fly."""
+    try:
+        kind = compression_of(path)
+        if kind == "gzip":
+            return io.BufferedReader(gzip.GzipFile(path, "rb"))
+        if kind == "bz2":
+            return io.BufferedReader(bz2.BZ2File(path, "rb"))
+        if kind == "zstd":
+            raw = path.open("rb")
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+            return io.BufferedReader(reader)
+        return path.open("rb", buffering=0)
+    except OSError as exc:
+        raise ReadError(path, f"illisible / unreadable ({exc.strerror or exc})") from exc
+
+
+_DECOMPRESSION_ERRORS = (EOFError, zlib.error, OSError, zstandard.ZstdError, ValueError)
+
+
+def _read(stream: IO[bytes], size: int, path: Path) -> bytes:
+    try:
+        return stream.read(size)
+    except _DECOMPRESSION_ERRORS as exc:
+        raise ReadError(
+            path, f"fichier tronqué ou corrompu / truncated or corrupt file ({exc})"
+        ) from exc
+
+
+def head(path: Path, max_lines: int = 40, max_bytes: int = 256 << 10) -> list[bytes]:
+    """The first non-empty lines of a file (decompressed), for format detection."""
+    with open_stream(path) as stream:
+        try:
+            data = stream.read(max_bytes)
+        except _DECOMPRESSION_ERRORS:
+            data = b""
+    lines = [ln.rstrip(b"\r") for ln in data.split(b"\n")[:-1] or data.split(b"\n")]
+    return [ln for ln in lines if ln.strip()][:max_lines]
+
+
+class _RangeReader(io.RawIOBase):
+    """Reads bytes ``[start, end)`` of a plain file, for splitting one file across workers."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._f = path.open("rb", buffering=0)
+        self._f.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        n = self._left if size < 0 else min(size, self._left)
+        data = self._f.read(n) or b""
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def split_points(path: Path, parts: int, min_part_bytes: int = 64 << 20) -> list[tuple[int, int]]:
+    """Byte ranges of a plain file, cut just after a newline, for parallel parsing."""
+    size = file_size(path)
+    parts = max(1, min(parts, size // max(1, min_part_bytes)))
+    if parts <= 1 or compression_of(path) is not None:
+        return [(0, size)]
+    cuts = [0]
+    with path.open("rb") as f:
+        for i in range(1, parts):
+            f.seek(size * i // parts)
+            f.readline()
+            at = f.tell()
+            if cuts[-1] < at < size:
+                cuts.append(at)
+    cuts.append(size)
+    return list(itertools.pairwise(cuts))
+
+
+def iter_blocks(
+    path: Path,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    byte_range: tuple[int, int] | None = None,
+) -> Iterator[bytes | LongLine]:
+    """Yield blocks of complete lines (about ``chunk_bytes`` each) and a ``LongLine`` in place
+    of every line longer than ``max_line_bytes``; the last line may lack its newline.
+
+    Reading goes by blocks no larger than ``max_line_bytes``: a line inside one block is then
+    short enough by construction, and only a line spanning blocks needs measuring.
+    On truncated or corrupt compressed data, what was read is yielded, then ``ReadError``.
+    """
+    block_size = max(1, min(chunk_bytes, max_line_bytes))
+    pending = bytearray()
+    partial = bytearray()
+    partial_too_long = False
+    opened: IO[bytes] = (
+        open_stream(path)
+        if byte_range is None
+        else io.BufferedReader(_RangeReader(path, *byte_range))
+    )
+    with opened as stream:
+        while True:
+            try:
+                block = _read(stream, block_size, path)
+            except ReadError:
+                if pending:
+                    yield bytes(pending)
+                if partial and not partial_too_long:
+                    yield bytes(partial)
+                raise
+            if not block:
+                break
+            first_nl = block.find(b"\n")
+            if first_nl < 0:
+                if not partial_too_long:
+                    partial += block
+                    if len(partial) > max_line_bytes:
+                        partial_too_long = True
+                        partial.clear()
+                continue
+            if partial_too_long or len(partial) + first_nl > max_line_bytes:
+                if pending:
+                    yield bytes(pending)
+                    pending.clear()
+                yield LongLine()
+                partial_too_long = False
+            else:
+                pending += partial
+                pending += block[: first_nl + 1]
+            partial.clear()
+            last_nl = block.rfind(b"\n")
+            pending += block[first_nl + 1 : last_nl + 1]
+            partial += block[last_nl + 1 :]
+            if len(pending) >= chunk_bytes:
+                yield bytes(pending)
+                pending.clear()
+    if partial_too_long:
+        if pending:
+            yield bytes(pending)
+            pending.clear()
+        yield LongLine()
+    else:
+        pending += partial
+    if pending:
+        yield bytes(pending)
+
+
+def file_size(path: Path) -> int:
+    """Size on disk (compressed size for compressed files), for progress bars."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

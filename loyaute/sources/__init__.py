@@ -1,0 +1,86 @@
+"""Sources: one module per log format, one shared contract (``base.py``).
+
+``build_sources`` makes the sources a configuration describes, keyed by their ``--format`` name;
+``detect`` picks the one that recognises a file's first lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+from loyaute.config import GenericSource as GenericSettings
+from loyaute.config import Settings
+from loyaute.errors import UnknownFormatError
+from loyaute.sources.base import Source
+from loyaute.sources.exchange_httpproxy import ExchangeHttpProxySource
+from loyaute.sources.exchange_iis import ExchangeIisSource
+from loyaute.sources.fortigate import FortiGateSource
+from loyaute.sources.generic import AUTHENTIC2, Mapping, authentic2_source, make_generic
+from loyaute.sources.proxy import AppMapping, ProxySource
+
+MIN_SCORE = 50
+"""Below this score a file is not recognised and ``--format`` must be given."""
+
+
+def mapping_of(settings: GenericSettings) -> Mapping:
+    """The mapping a ``[[sources.generic]]`` entry describes (on top of its preset)."""
+    base = AUTHENTIC2 if settings.preset == "authentic2" else Mapping()
+    given = settings.model_fields_set
+    changes: dict[str, object] = {}
+    for name in (
+        "format",
+        "delimiter",
+        "timestamp",
+        "timestamp_format",
+        "timezone",
+        "login",
+        "category",
+        "app",
+        "app_column",
+        "event_column",
+    ):
+        if name in given or not settings.preset:
+            changes[name] = getattr(settings, name)
+    for name in ("interactive_events", "ignored_events"):
+        if name in given or not settings.preset:
+            changes[name] = frozenset(getattr(settings, name))
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def build_sources(settings: Settings) -> dict[str, Source]:
+    """Every source available under this configuration, by format name."""
+    device_zone = ZoneInfo(settings.sources.fortigate.device_timezone or settings.timezone)
+    exchange = settings.sources.exchange
+    sources: list[Source] = [
+        FortiGateSource(device_zone=device_zone),
+        ExchangeIisSource(backend_ports=frozenset(str(p).encode() for p in exchange.backend_ports)),
+        ExchangeHttpProxySource(),
+        ProxySource(
+            apps=tuple(
+                AppMapping(a.name, tuple(h.lower() for h in a.hosts), tuple(a.paths))
+                for a in settings.apps
+            ),
+            default_host=settings.sources.proxy.default_host,
+        ),
+        authentic2_source(),
+        make_generic("csv", Mapping(format="csv")),
+        make_generic("jsonl", Mapping(format="jsonl")),
+    ]
+    sources.extend(make_generic(g.name, mapping_of(g)) for g in settings.sources.generic)
+    return {s.name: s for s in sources}
+
+
+def detect(head: Sequence[bytes], sources: dict[str, Source]) -> Source:
+    """The source most sure of these first lines; ``UnknownFormatError`` when none is."""
+    scored = sorted(((s.sniff(head), s.name) for s in sources.values()), reverse=True)
+    if not scored or scored[0][0] < MIN_SCORE:
+        raise UnknownFormatError(
+            "format non reconnu / unrecognised format",
+            hint="indiquer --format parmi / give --format among: " + ", ".join(sorted(sources)),
+        )
+    return sources[scored[0][1]]
+
+
+__all__ = ["MIN_SCORE", "Source", "build_sources", "detect", "mapping_of"]

@@ -1,0 +1,324 @@
+"""FortiGate (FortiOS) event logs: FortiClient SSL-VPN and IPsec sessions (category ``vpn``).
+
+Reads syslog ``key=value`` lines in every framing FORMATS.md lists (``<PRI>``, RFC 5424, an
+rsyslog relay prefix, a BSD header, FortiAnalyzer-forwarded lines, CEF). A firewall logs mostly
+traffic and UTM lines, so a chunk is first scanned at C speed for the VPN and endpoint log ids;
+only those candidate lines are tokenised in Python. Every other line is skipped as
+``not_vpn_event`` without being looked at further, which is what makes this source fast.
+
+Sessions: a tunnel-up gives ``start``; a tunnel-down gives ``end`` and, from its ``duration``,
+``start`` (so a session whose tunnel-up sits in yesterday's file still covers its whole span);
+statistics lines prove the tunnel alive at that time and since ``duration`` seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+
+from loyaute.sources.base import (
+    SKIP_SCHEMA,
+    TS_TYPE,
+    Chunk,
+    LineParser,
+    Parsed,
+    Reason,
+    RowBuilder,
+    Source,
+    share_score,
+)
+from loyaute.sources.people import decode_text, login_reason
+from loyaute.sources.timeparse import (
+    epoch_to_us,
+    in_zone,
+    parse_date_time,
+    parse_iso,
+    parse_offset,
+    with_offset,
+)
+
+# Any VPN event (0101…) or FortiClient endpoint event (0107045…), quoted or not, in the plain
+# (``logid``), legacy (``log_id``) and CEF (``FTNTFGTlogid``) spellings.
+CANDIDATE_RE = re.compile(rb'log_?id="?01(?:01|07045)')
+
+_KV_RE = re.compile(r'([A-Za-z_][\w.-]*)=("[^"\\]*(?:\\.[^"\\]*)*"?|[^\s"]*)')
+_CEF_SPLIT_RE = re.compile(r"(?:^|(?<=\s))([A-Za-z_][\w.]*)=")
+_FRAMING_TIME_RE = re.compile(
+    r"^\s*(?:<\d{1,3}>)?(?:\d\s)?\s*(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))"
+)
+_IP_RE = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]+)$")
+
+_CEF_RENAMES = {"duser": "user", "act": "action", "outcome": "status"}
+_KEYS = frozenset(
+    {
+        "logid",
+        "log_id",
+        "eventtime",
+        "date",
+        "time",
+        "tz",
+        "timestamp",
+        "user",
+        "xauthuser",
+        "eapuser",
+        "action",
+        "duration",
+    }
+)
+
+SSL_UP = frozenset({"0101039947", "0101039424"})
+SSL_DOWN = frozenset({"0101039948", "0101039425"})
+SSL_STATS = frozenset({"0101039949"})
+SSL_FAILURE = frozenset({"0101039426"})
+SSL_NEW_CONNECTION = frozenset({"0101039943"})
+IPSEC_STATUS = "0101037138"
+IPSEC_STATS = "0101037141"
+ENDPOINT_ADD = "0107045057"
+ENDPOINT_CLOSE = "0107045058"
+
+_US = 1_000_000
+
+
+def parse_kv(text: str, keys: frozenset[str] | None = None) -> dict[str, str]:
+    """Tokenise a FortiOS ``key=value`` body (quoted, bare or escaped values); first key wins.
+
+    With ``keys``, only those keys are unquoted and returned (the hot path needs a dozen).
+    """
+    if "CEF:" in text:
+        fields = _parse_cef(text)
+        return fields if keys is None else {k: v for k, v in fields.items() if k in keys}
+    # Reversed so that, for a repeated key, the first occurrence is the one kept.
+    raw = dict(reversed(_KV_RE.findall(text)))
+    if keys is not None:
+        raw = {k: raw[k] for k in keys & raw.keys()}
+    return {key: _unquote(value) if value[:1] == '"' else value for key, value in raw.items()}
+
+
+def _unquote(value: str) -> str:
+    value = value[1:-1] if value.endswith('"') and len(value) > 1 else value[1:]
+    if "\\" in value:
+        value = value.replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def _parse_cef(text: str) -> dict[str, str]:
+    """CEF: header fields then an extension where values run until the next ``key=``."""
+    _, _, rest = text.partition("CEF:")
+    parts = rest.split("|", 7)
+    extension = parts[7] if len(parts) == 8 else ""
+    fields: dict[str, str] = {}
+    matches = list(_CEF_SPLIT_RE.finditer(extension))
+    for i, m in enumerate(matches):
+        # An escaped ``\=`` does not start a new key.
+        if m.start() > 0 and extension[m.start() - 1] == "\\":
+            continue
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(extension)
+        value = extension[m.end() : end].strip()
+        value = value.replace("\\=", "=").replace("\\\\", "\\").replace("\\/", "/")
+        key = m.group(1)
+        if key.startswith("FTNTFGT"):
+            key = key[7:]
+        key = _CEF_RENAMES.get(key, key)
+        fields.setdefault(key, value)
+    return fields
+
+
+@dataclass(frozen=True)
+class FortiGateSource(Source):
+    """FortiGate event logs read for FortiClient VPN sessions."""
+
+    name = "fortigate"
+    category = "vpn"
+    description = "FortiGate (FortiOS) syslog / FortiAnalyzer / CEF: sessions VPN FortiClient"
+
+    device_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    """Zone of the firewall's clock, used only for lines with neither ``eventtime`` nor ``tz``."""
+
+    def sniff(self, head: Sequence[bytes]) -> int:
+        """Recognise FortiOS lines by their ``logid``/``type`` keys, or a Fortinet CEF header."""
+        if any(b"CEF:" in line and b"|Fortinet|Fort" in line for line in head):
+            return 95
+        return share_score(head, _looks_fortios, 90)
+
+    def parser(self) -> LineParser:
+        """A parser for one file (stateless: files can be split anywhere)."""
+        return _FortiGateParser(self)
+
+    def time_of(self, fields: dict[str, str], line: str) -> int | None:
+        """The instant of a line: ``eventtime``, else date+time with ``tz``, else device zone."""
+        eventtime = fields.get("eventtime")
+        if eventtime:
+            us = epoch_to_us(eventtime)
+            if us is not None:
+                return us
+        date, time = fields.get("date"), fields.get("time")
+        if date and time:
+            naive = parse_date_time(date, time)
+            if naive is None:
+                return None
+            tz = fields.get("tz")
+            if tz:
+                offset = parse_offset(tz)
+                if offset is not None:
+                    return with_offset(naive, offset)
+            return in_zone(naive, self.device_zone)
+        stamp = fields.get("timestamp")
+        if stamp:
+            us = epoch_to_us(stamp)
+            if us is not None:
+                return us
+        m = _FRAMING_TIME_RE.match(line)
+        if m:
+            return parse_iso(m.group(1))
+        return None
+
+
+def _looks_fortios(line: bytes) -> bool:
+    return (
+        (b"logid=" in line or b"log_id=" in line)
+        and b"type=" in line
+        and any(k in line for k in (b"date=", b"eventtime=", b"devname=", b"devid=", b"device_id="))
+    )
+
+
+def person_of(logid: str, fields: dict[str, str]) -> str | None:
+    """The field naming the person: SSL-VPN ``user``; IPsec ``xauthuser``/``eapuser``/``user``."""
+    if logid.startswith("0101037"):
+        for key in ("xauthuser", "eapuser"):
+            value = fields.get(key)
+            if value and login_reason(value) is None:
+                return value
+        user = fields.get("user")
+        # IKEv2 dial-up puts the peer IP in ``user``; a number or an IP is never a person.
+        if user and login_reason(user) is None and not _IP_RE.match(user) and not user.isdigit():
+            return user
+        return None
+    return fields.get("user")
+
+
+class _FortiGateParser(LineParser):
+    def __init__(self, source: FortiGateSource) -> None:
+        self.source = source
+
+    def parse(self, chunk: Chunk) -> Parsed:
+        data = bytes(chunk.data)
+        if not data:
+            return Parsed()
+        builder = RowBuilder()
+        candidate_index: list[int] = []
+        line_no = 0  # 0-based index of the line starting at ``pos``
+        pos = 0
+        last_start = -1
+        for m in CANDIDATE_RE.finditer(data):
+            # Count newlines only up to each candidate: one scan of the chunk in all.
+            start = data.rfind(b"\n", 0, m.start()) + 1
+            if start == last_start:
+                continue
+            line_no += data.count(b"\n", pos, start)
+            pos = start
+            last_start = start
+            end = data.find(b"\n", m.end())
+            if end < 0:
+                end = len(data)
+            raw = data[start:end]
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            candidate_index.append(line_no)
+            self._line(builder, chunk.first_line + line_no, decode_text(raw))
+        n_lines = line_no + data.count(b"\n", pos) + (0 if data.endswith(b"\n") else 1)
+        parsed = builder.build()
+        bulk = n_lines - len(candidate_index)
+        if bulk:
+            mask = np.ones(n_lines, dtype=bool)
+            mask[candidate_index] = False
+            lines = np.arange(chunk.first_line, chunk.first_line + n_lines, dtype=np.int64)[mask]
+            reasons = pa.array([Reason.NOT_VPN_EVENT.value]).take(
+                pa.array(np.zeros(bulk, dtype=np.int32))
+            )
+            bulk_batch = pa.RecordBatch.from_arrays(
+                [pa.array(lines), reasons, pa.nulls(bulk, TS_TYPE), pa.nulls(bulk, pa.string())],
+                schema=SKIP_SCHEMA,
+            )
+            parsed = Parsed.concat([parsed, Parsed(skipped=bulk_batch)])
+        return parsed
+
+    def _line(self, out: RowBuilder, line: int, text: str) -> None:
+        fields = parse_kv(text, _KEYS)
+        logid = fields.get("logid") or fields.get("log_id") or ""
+        ts = self.source.time_of(fields, text)
+        person = person_of(logid, fields) if logid else None
+        if not logid.startswith(("0101", "0107045")):
+            out.skip(line, Reason.NOT_VPN_EVENT, ts, person)
+            return
+        if logid in SSL_FAILURE:
+            out.skip(line, Reason.VPN_FAILURE, ts, person)
+            return
+        kind = _session_kind(logid, fields)
+        if kind is None:
+            reason = (
+                Reason.VPN_NEGOTIATION
+                if logid.startswith("0101037") or logid in SSL_NEW_CONNECTION
+                else Reason.NOT_VPN_EVENT
+            )
+            out.skip(line, reason, ts, person)
+            return
+        if ts is None:
+            out.skip(line, Reason.BAD_TIME, None, person)
+            return
+        if person is None:
+            reason = Reason.SITE_TO_SITE if logid.startswith("0101037") else Reason.NO_USER
+            out.skip(line, reason, ts, None)
+            return
+        not_person = login_reason(person)
+        if not_person is not None:
+            out.skip(line, not_person, ts, person)
+            return
+        duration = _duration_us(fields.get("duration"))
+        start: int | None
+        end: int | None
+        if kind == "up":
+            start, end = ts, None
+        elif kind in ("down", "alive"):
+            start, end = (ts - duration if duration is not None else None), ts
+        elif kind == "endpoint_add":
+            start, end = ts, None
+        else:  # endpoint_close
+            start, end = None, ts
+        out.event(line, ts, person, "vpn", True, None, start, end)
+
+
+def _session_kind(logid: str, fields: dict[str, str]) -> str | None:
+    """What a log id says of a session: up, down, alive, endpoint_add/close, or None."""
+    if logid in SSL_UP:
+        return "up"
+    if logid in SSL_DOWN:
+        return "down"
+    if logid in SSL_STATS or logid == IPSEC_STATS:
+        return "alive"
+    if logid == IPSEC_STATUS:
+        action = fields.get("action", "").lower()
+        if action == "tunnel-up":
+            return "up"
+        if action == "tunnel-down":
+            return "down"
+        if action == "tunnel-stats":
+            return "alive"
+        return None
+    if logid == ENDPOINT_ADD:
+        return "endpoint_add"
+    if logid == ENDPOINT_CLOSE:
+        return "endpoint_close"
+    return None
+
+
+def _duration_us(value: str | None) -> int | None:
+    if not value or not value.isdigit():
+        return None
+    seconds = int(value)
+    # A session longer than a year is a corrupt value, not a session.
+    return seconds * _US if seconds <= 366 * 86400 else None
