@@ -29,6 +29,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 DEFAULT_CHUNK_BYTES = 8 << 20
 DEFAULT_MAX_LINE_BYTES = 1 << 20
+COMPRESSED_READ_BYTES = 64 << 10
 
 
 class ReadError(InputError):
@@ -114,13 +115,25 @@ def _read(stream: IO[bytes], size: int, path: Path) -> bytes:
 
 
 def head(path: Path, max_lines: int = 40, max_bytes: int = 256 << 10) -> list[bytes]:
-    """The first non-empty lines of a file (decompressed), for format detection."""
+    """The first non-empty lines of a file (decompressed), for format detection.
+
+    Reads in small pieces so that a truncated compressed file still shows its beginning."""
+    pieces: list[bytes] = []
+    size = 0
     with open_stream(path) as stream:
-        try:
-            data = stream.read(max_bytes)
-        except _DECOMPRESSION_ERRORS:
-            data = b""
-    lines = [ln.rstrip(b"\r") for ln in data.split(b"\n")[:-1] or data.split(b"\n")]
+        while size < max_bytes:
+            try:
+                piece = stream.read(min(16 << 10, max_bytes - size))
+            except _DECOMPRESSION_ERRORS:
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+            if b"".join(pieces).count(b"\n") > max_lines * 2:
+                break
+    data = b"".join(pieces)
+    lines = [ln.rstrip(b"\r") for ln in data.split(b"\n")]
     return [ln for ln in lines if ln.strip()][:max_lines]
 
 
@@ -180,6 +193,9 @@ def iter_blocks(
     On truncated or corrupt compressed data, what was read is yielded, then ``ReadError``.
     """
     block_size = max(1, min(chunk_bytes, max_line_bytes))
+    if byte_range is None and compression_of(path) is not None:
+        # Small reads, so that a truncated stream loses at most one piece of what it holds.
+        block_size = min(block_size, COMPRESSED_READ_BYTES)
     pending = bytearray()
     partial = bytearray()
     partial_too_long = False
