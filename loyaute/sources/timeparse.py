@@ -102,7 +102,9 @@ def parse_date_time(date: str, time: str) -> datetime | None:
             return None
         frac = int((f + "000000")[:6])
     parts = t.split(":")
-    if len(parts) != 3:
+    if len(parts) != 3 or not all(len(p) == 2 and p.isdigit() for p in parts):
+        return None
+    if not (d[0:4] + d[5:7] + d[8:10]).isdigit():
         return None
     try:
         return datetime(

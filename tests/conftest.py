@@ -1,0 +1,66 @@
+"""Shared test helpers: parse bytes with a source, read rows back, locate fixtures and corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loyaute.sources.base import Chunk, Parsed, Source
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def parse_bytes(source: Source, data: bytes, first_line: int = 1) -> Parsed:
+    """Parse ``data`` as one chunk with a fresh parser of ``source``."""
+    return source.parser().parse(Chunk(data, first_line))
+
+
+def parse_in_chunks(source: Source, data: bytes, cuts: list[int]) -> Parsed:
+    """Parse ``data`` cut at the given line indexes, with one parser (as a file is read)."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines = lines[:-1]
+    parser = source.parser()
+    parts = []
+    bounds = [0, *sorted(c for c in set(cuts) if 0 < c < len(lines)), len(lines)]
+    line = 1
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        block = b"".join(ln + b"\n" for ln in lines[a:b])
+        parsed = parser.parse(Chunk(block, line))
+        line += parsed.lines
+        parts.append(parsed)
+    return Parsed.concat(parts)
+
+
+def events(parsed: Parsed) -> list[dict[str, Any]]:
+    """Event rows (dicts, aware UTC datetimes), ordered by line."""
+    return sorted(parsed.events.to_pylist(), key=lambda r: r["line"])
+
+
+def skips(parsed: Parsed) -> list[dict[str, Any]]:
+    """Skip rows (dicts), ordered by line."""
+    return sorted(parsed.skipped.to_pylist(), key=lambda r: r["line"])
+
+
+def reasons(parsed: Parsed) -> Counter[str]:
+    """Skipped lines counted by reason."""
+    return parsed.skip_counts()
+
+
+def utc(*args: int) -> datetime:
+    """An aware UTC datetime, for comparing with parsed times."""
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The public samples in ../shared/corpus; the test is skipped when they are absent."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is absent")
+    return CORPUS
