@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ def parse_in_chunks(source: Source, data: bytes, cuts: list[int]) -> Parsed:
     parts = []
     bounds = [0, *sorted(c for c in set(cuts) if 0 < c < len(lines)), len(lines)]
     line = 1
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         block = b"".join(ln + b"\n" for ln in lines[a:b])
         parsed = parser.parse(Chunk(block, line))
         line += parsed.lines

@@ -88,7 +88,9 @@ def test_fortigate_7_6_expected(corpus: Path) -> None:
 def test_iis10_expected(corpus: Path) -> None:
     """Elastic's expected IIS output: UTC time, DOMAIN\\user; Anonymous is no user for us."""
     expected = json.loads(
-        (corpus / "iis_exchange" / "elastic_test-iis10-access.log-expected.EXCERPT.json").read_text()
+        (
+            corpus / "iis_exchange" / "elastic_test-iis10-access.log-expected.EXCERPT.json"
+        ).read_text()
     )["expected"]
     code, rows = run_parse(str(corpus / "iis_exchange" / "elastic_test-iis10-access.log"))
     assert code == 0
@@ -110,7 +112,9 @@ def test_logstash_httpd_expected(corpus: Path) -> None:
     expected = json.loads(
         (corpus / "reverse_proxy" / "logstash-patterns-core_httpd_spec_expected.json").read_text()
     )["expected"]
-    code, rows = run_parse(str(corpus / "reverse_proxy" / "logstash-patterns-core_httpd_spec_lines.log"))
+    code, rows = run_parse(
+        str(corpus / "reverse_proxy" / "logstash-patterns-core_httpd_spec_lines.log")
+    )
     assert code == 0
     got = by_line(rows)
     for exp in expected:
@@ -125,7 +129,11 @@ def test_known_users_and_times(corpus: Path) -> None:
         ("fortigate/letsdefend_39424_ssl-web.log", "letsdefend-user", "vpn"),
         ("fortigate/elastic_test-fortinet-6-2.EXCERPT.log", "skubas", "vpn"),
         ("iis_exchange/community_exchange_iis_lines.log", "XXXXXXX\\seanryan", "mail"),
-        ("iis_exchange/exchange_httpproxy/Autodiscover_HttpProxy_2023010919-1.LOG", "DOMAIN\\username", "mail"),
+        (
+            "iis_exchange/exchange_httpproxy/Autodiscover_HttpProxy_2023010919-1.LOG",
+            "DOMAIN\\username",
+            "mail",
+        ),
     ]
     for rel, login, category in cases:
         path = corpus / rel

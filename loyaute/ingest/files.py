@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import zstandard
 
@@ -148,13 +148,14 @@ class _RangeReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        n = self._left if size < 0 else min(size, self._left)
-        data = self._f.read(n) or b""
-        self._left -= len(data)
-        return data
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), self._left)
+        if n <= 0:
+            return 0
+        got = self._f.readinto(view[:n]) or 0
+        self._left -= got
+        return got
 
     def close(self) -> None:
         self._f.close()

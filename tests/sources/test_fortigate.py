@@ -264,7 +264,12 @@ def test_ipsec_with_only_a_peer_ip_or_number_is_no_person() -> None:
 
 @pytest.mark.parametrize(
     ("user", "reason"),
-    [("N/A", "no_user"), ("(null)", "no_user"), ("", "no_user"), ("LENORD\\PC0042$", "not_a_person")],
+    [
+        ("N/A", "no_user"),
+        ("(null)", "no_user"),
+        ("", "no_user"),
+        ("LENORD\\PC0042$", "not_a_person"),
+    ],
 )
 def test_null_markers_and_machine_accounts(user: str, reason: str) -> None:
     data = line(eventtime="1772438400", logid="0101039947", user=user)
@@ -347,7 +352,9 @@ def test_never_raises_and_accounts_for_every_line(lines: list[bytes]) -> None:
     data = b"".join(ln + b"\n" for ln in lines)
     parsed = parse_bytes(SRC, data, first_line=10)
     assert parsed.lines == len(lines)
-    numbers = sorted(parsed.events.column("line").to_pylist() + parsed.skipped.column("line").to_pylist())
+    numbers = sorted(
+        parsed.events.column("line").to_pylist() + parsed.skipped.column("line").to_pylist()
+    )
     assert numbers == list(range(10, 10 + len(lines)))
     assert sum(reasons(parsed).values()) == parsed.skipped.num_rows
 
