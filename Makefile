@@ -28,7 +28,7 @@ unit: install
 test: lint typecheck unit
 
 demo: install
-	$(BIN)/loyaute parse examples/
+	$(BIN)/loyaute parse --config examples/loyaute.toml examples/logs
 
 bench: install
 	$(BIN)/python bench/run.py
