@@ -181,7 +181,10 @@ class GenericSource(Model):
     delimiter: str = Field("", description="CSV delimiter; empty to sniff ',' ';' or tab.")
     timestamp: str = Field("timestamp", description="Column or key holding the time.")
     timestamp_format: str = Field("", description="strptime format; empty for ISO 8601.")
-    timezone: str = Field("UTC", description="Zone of naive timestamps.")
+    timezone: str = Field(
+        "",
+        description="Zone of naive timestamps (empty: the organisation's zone; never UTC by guess).",
+    )
     login: str = Field("user", description="Column or key holding the login.")
     category: Literal["vpn", "mail", "apps"] = Field("apps", description="Category of traces.")
     app: str = Field("", description="Fixed application name.")
@@ -198,9 +201,17 @@ class GenericSource(Model):
         return _zone(value)
 
 
+DEFAULT_SOURCES = ["fortigate", "exchange-iis", "exchange-httpproxy", "proxy", "authentic2"]
+
+
 class SourcesSettings(Model):
     """Settings of each source."""
 
+    enabled: list[str] = Field(
+        list(DEFAULT_SOURCES),
+        description="Formats ingest accepts for this purpose (listed in the agents' notice). "
+        "Adding one is a material change (A4).",
+    )
     fortigate: FortiGateSettings = Field(default_factory=FortiGateSettings)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
@@ -252,6 +263,10 @@ class Settings(Model):
         generic = [g.name for g in self.sources.generic]
         if len(set(generic)) != len(generic):
             raise ValueError("deux sources génériques portent le même nom")
+        known = {*DEFAULT_SOURCES, "csv", "jsonl", *generic}
+        unknown = [name for name in self.sources.enabled if name not in known]
+        if unknown:
+            raise ValueError(f"sources.enabled : format(s) inconnu(s) {unknown}")
         return self
 
     @property

@@ -32,6 +32,44 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20
 COMPRESSED_READ_BYTES = 64 << 10
 
 
+class _ZstdReader(io.RawIOBase):
+    """Streaming zstd that notices a frame cut short (zstandard's own reader ends silently)."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = path.open("rb")
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+        self._buffer = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._buffer and not self._done:
+            data = self._f.read(COMPRESSED_READ_BYTES)
+            if not data:
+                self._done = True
+                if not self._obj.eof:
+                    raise EOFError("zstd frame ended before its end mark")
+                break
+            while data:
+                self._buffer += self._obj.decompress(data)
+                data = b""
+                if self._obj.eof and self._obj.unused_data:
+                    data = self._obj.unused_data
+                    self._obj = self._dctx.decompressobj()
+        n = min(len(view), len(self._buffer))
+        view[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
 class ReadError(InputError):
     """A file stopped being readable part-way (truncated or corrupt compressed data)."""
 
@@ -94,9 +132,7 @@ def open_stream(path: Path) -> IO[bytes]:
         if kind == "bz2":
             return io.BufferedReader(bz2.BZ2File(path, "rb"))
         if kind == "zstd":
-            raw = path.open("rb")
-            reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-            return io.BufferedReader(reader)
+            return io.BufferedReader(_ZstdReader(path))
         return path.open("rb", buffering=0)
     except OSError as exc:
         raise ReadError(path, f"illisible / unreadable ({exc.strerror or exc})") from exc
@@ -124,7 +160,11 @@ def head(path: Path, max_lines: int = 40, max_bytes: int = 256 << 10) -> list[by
         while size < max_bytes:
             try:
                 piece = stream.read(min(16 << 10, max_bytes - size))
-            except _DECOMPRESSION_ERRORS:
+            except _DECOMPRESSION_ERRORS as exc:
+                if not pieces:
+                    raise ReadError(
+                        path, f"données compressées illisibles / unreadable compressed data ({exc})"
+                    ) from exc
                 break
             if not piece:
                 break

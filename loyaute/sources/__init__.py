@@ -24,9 +24,10 @@ MIN_SCORE = 50
 """Below this score a file is not recognised and ``--format`` must be given."""
 
 
-def mapping_of(settings: GenericSettings) -> Mapping:
-    """The mapping a ``[[sources.generic]]`` entry describes (on top of its preset)."""
-    base = AUTHENTIC2 if settings.preset == "authentic2" else Mapping()
+def mapping_of(settings: GenericSettings, zone: str = "Europe/Paris") -> Mapping:
+    """The mapping a ``[[sources.generic]]`` entry describes (on top of its preset); naive times
+    are read in ``zone`` (the organisation's) unless the entry names another."""
+    base = replace(AUTHENTIC2 if settings.preset == "authentic2" else Mapping(), timezone=zone)
     given = settings.model_fields_set
     changes: dict[str, object] = {}
     for name in (
@@ -46,6 +47,8 @@ def mapping_of(settings: GenericSettings) -> Mapping:
     for name in ("interactive_events", "ignored_events"):
         if name in given or not settings.preset:
             changes[name] = frozenset(getattr(settings, name))
+    if not changes.get("timezone"):
+        changes["timezone"] = zone
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -64,11 +67,17 @@ def build_sources(settings: Settings) -> dict[str, Source]:
             ),
             default_host=settings.sources.proxy.default_host,
         ),
-        authentic2_source(),
-        make_generic("csv", Mapping(format="csv")),
-        make_generic("jsonl", Mapping(format="jsonl")),
+        make_generic(
+            "authentic2",
+            replace(AUTHENTIC2, timezone=settings.timezone),
+            authentic2_source().description,
+        ),
+        make_generic("csv", Mapping(format="csv", timezone=settings.timezone)),
+        make_generic("jsonl", Mapping(format="jsonl", timezone=settings.timezone)),
     ]
-    sources.extend(make_generic(g.name, mapping_of(g)) for g in settings.sources.generic)
+    sources.extend(
+        make_generic(g.name, mapping_of(g, settings.timezone)) for g in settings.sources.generic
+    )
     return {s.name: s for s in sources}
 
 

@@ -171,7 +171,10 @@ _EMPTY_SKIPS = pa.RecordBatch.from_pylist([], schema=SKIP_SCHEMA)
 
 @dataclass
 class Parsed:
-    """What a source makes of one chunk: events and skip records, each ordered by line."""
+    """What a source makes of one chunk: events and skip records.
+
+    Rows come in no promised order (vectorised paths append rows they read a second time);
+    ``line`` gives each row's place, and every line of the chunk appears exactly once."""
 
     events: pa.RecordBatch = field(default_factory=empty_events)
     skipped: pa.RecordBatch = field(default_factory=empty_skips)

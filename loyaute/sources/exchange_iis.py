@@ -109,18 +109,6 @@ INTERACTIVE_OWA = frozenset(
         "replyitem",
     }
 )
-OWA_BACKGROUND_PATHS = ("/owa/ev.owa", "/owa/ping.owa", "/owa/sessiondata.ashx", "/owa/plt1.ashx")
-BACKGROUND_PREFIXES = (
-    "/mapi/",
-    "/mapi",
-    "/rpc/",
-    "/ews/",
-    "/ews",
-    "/autodiscover/",
-    "/autodiscover",
-    "/oab/",
-    "/powershell",
-)
 
 _CMD_RE = r"(?i)(?:^|[&?])cmd=(?P<verb>[A-Za-z]+)"
 _ACTION_RE = r"(?i)(?:^|[&?])action=(?P<verb>[A-Za-z]+)"
@@ -128,24 +116,29 @@ _USER_RE = re.compile(rb"(?i)(?:^|[&?])user=([^&]+)")
 _METHOD_RE = re.compile(rb"^[A-Z][A-Z_-]{1,20}$")
 
 
+EXCHANGE_BACKGROUND = frozenset({"mapi", "rpc", "ews", "autodiscover", "oab", "powershell"})
+OWA_SIGN_IN = frozenset({"", "auth.owa", "auth/logon.aspx", "default.aspx"})
+
+
 def stem_class(raw: bytes | None) -> int:
-    """Classify a URL stem (case-insensitive) into one of the stem classes."""
+    """Classify a URL stem (case-insensitive) by its first path segment."""
     if not raw:
         return NOT_EXCHANGE
     stem = raw.decode("latin-1").lower()
     if stem.endswith("/healthcheck.htm"):
         return PROBE
-    if stem.startswith("/microsoft-server-activesync"):
+    head, _, rest = stem.lstrip("/").partition("/")
+    if head == "microsoft-server-activesync":
         return ACTIVESYNC
-    if stem.startswith("/owa"):
-        if stem in ("/owa", "/owa/", "/owa/auth.owa", "/owa/auth/logon.aspx"):
+    if head == "owa":
+        if rest in OWA_SIGN_IN:
             return INTERACTIVE
-        if stem.startswith("/owa/service.svc"):
+        if rest.startswith("service.svc"):
             return OWA_SERVICE
         return BACKGROUND
-    if stem.startswith("/ecp"):
+    if head == "ecp":
         return INTERACTIVE
-    if stem.startswith(BACKGROUND_PREFIXES):
+    if head in EXCHANGE_BACKGROUND:
         return BACKGROUND
     return NOT_EXCHANGE
 
@@ -353,15 +346,28 @@ class _IisParser(LineParser):
         clean = (
             layout is not None
             and layout.usable
-            and not segment.startswith(b"\n")
+            and not segment.startswith((b"\n", b"\r\n"))
             and b"\n\n" not in segment
+            and b"\n\r\n" not in segment
             and (b"\r" not in segment or segment.count(b"\r") == segment.count(b"\r\n"))
+            and _utf8(segment)
         )
         if clean and layout is not None:
             cols, lines, pre = _read_layout(segment, first_line, layout)
         else:
             cols, lines, pre = _read_lines(segment, first_line, layout)
         return _classify(self.source, cols, lines, pre), len(lines)
+
+
+def _utf8(segment: bytes) -> bool:
+    """Arrow's CSV reader decodes rejected rows as UTF-8: other bytes go the line-by-line way."""
+    if segment.isascii():
+        return True
+    try:
+        segment.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _skips(lines: list[int], reason: Reason) -> Parsed:
@@ -522,6 +528,11 @@ def _classify(source: ExchangeIisSource, cols: Columns, lines: np.ndarray, pre: 
         pa.bool_(),
     )
     classes_arr = pa.array(classes, pa.int8())
+    empty = None
+    for logical in ("date", "time", "stem", "user"):
+        col = pc.equal(pc.fill_null(pc.binary_length(cols[logical]), 0), 0)
+        empty = col if empty is None else pc.and_(empty, col)
+    pre = pc.if_else(pc.and_(pc.is_null(pre), empty), pa.scalar(Reason.BLANK.value), pre)
     reason = pc.case_when(
         pc.make_struct(
             pc.is_valid(pre),

@@ -32,7 +32,7 @@ class Mapping:
     delimiter: str = ""
     timestamp: str = "timestamp"
     timestamp_format: str = ""
-    timezone: str = "UTC"
+    timezone: str = "Europe/Paris"
     login: str = "user"
     category: str = "apps"
     app: str = ""
@@ -156,6 +156,7 @@ class _GenericParser(LineParser):
                 return None
             return {str(k): "" if v is None else str(v) for k, v in obj.items()}
         if self.header is None:
+            text = text.lstrip("\ufeff")  # Excel writes a byte-order mark
             self.delimiter = _delimiter(text, m.delimiter)
             self.header = [h.strip() for h in next(csv.reader([text], delimiter=self.delimiter))]
             out.skip(line, Reason.HEADER)

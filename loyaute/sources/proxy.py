@@ -54,6 +54,10 @@ class AppMapping:
     hosts: tuple[str, ...]
     paths: tuple[str, ...] = ("/",)
 
+    def __post_init__(self) -> None:
+        # Host names are case-insensitive, however the mapping was written.
+        object.__setattr__(self, "hosts", tuple(h.lower() for h in self.hosts))
+
     def matches(self, host: str, path: str) -> bool:
         """True when the request's host and path belong to this application."""
         if "*" not in self.hosts and host not in self.hosts:
