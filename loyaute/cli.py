@@ -7,28 +7,43 @@ carries (1 refused, 2 usage, 78 configuration); a user error never shows a trace
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import os
 import sys
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from loyaute import __version__
 from loyaute.config import Settings, load_settings
-from loyaute.errors import EXIT_REFUSED, InputError, LoyauteError, UsageError
+from loyaute.demo.runner import run_demo
+from loyaute.errors import EXIT_REFUSED, ConfigError, InputError, LoyauteError, UsageError
 from loyaute.i18n import lang, set_lang, tr
+from loyaute.identity import parse_directory, store_directory
+from loyaute.ingest.engine import LocalEngine
 from loyaute.ingest.files import ReadError, expand_paths
+from loyaute.ingest.pipeline import IngestReport, ingest, rescope
 from loyaute.ingest.reading import FileResult, parse_file, resolve_source
+from loyaute.policy import gates as gates_mod
+from loyaute.policy.notices import record_notices
+from loyaute.policy.retention import purge
+from loyaute.reports.access_export import write_export
+from loyaute.schedule import import_schedule
 from loyaute.sources import build_sources
 from loyaute.sources.base import Parsed, reason_text
 from loyaute.sources.timeparse import from_us
+from loyaute.workspace import Workspace
+from loyaute.workspace import check as workspace_check
+from loyaute.workspace import init as workspace_init
 
 app = typer.Typer(
     name="loyaute",
@@ -266,6 +281,434 @@ def formats_command(
     for name, source in sorted(build_sources(_settings_for(config)).items()):
         table.add_row(name, source.category, source.description)
     Console().print(table)
+
+
+# --- workspace ------------------------------------------------------------------------------------
+
+config_app = typer.Typer(help=tr("Configuration.", "Configuration."), no_args_is_help=True)
+directory_app = typer.Typer(
+    help=tr("Annuaire des agents.", "Agent directory."), no_args_is_help=True
+)
+schedule_app = typer.Typer(
+    help=tr("Planning (Octime).", "Schedule (Octime)."), no_args_is_help=True
+)
+notice_app = typer.Typer(
+    help=tr("Notice d'information.", "Information notice."), no_args_is_help=True
+)
+audit_app = typer.Typer(help=tr("Journal des accès.", "Access log."), no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(directory_app, name="directory")
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(notice_app, name="notice")
+app.add_typer(audit_app, name="audit")
+
+out = Console(highlight=False)
+
+
+def _actor() -> str:
+    return os.environ.get("LOYAUTE_ACTOR") or getpass.getuser()
+
+
+def _open() -> Workspace:
+    return Workspace.open(state.home)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            tr(f"date invalide : {text} (AAAA-MM-JJ)", f"invalid date: {text} (YYYY-MM-DD)")
+        ) from None
+
+
+@app.command("init")
+@handle_errors
+def init_command() -> None:
+    """Crée l'espace de travail. / Create the workspace."""
+    paths = workspace_init(state.home)
+    out.print(tr(f"Espace de travail créé : {paths.home}", f"Workspace created: {paths.home}"))
+    out.print(
+        tr(
+            "Prochaines étapes : remplir register.toml (DPO), vérifier loyaute.toml (DSI), puis "
+            "`loyaute config check` et `loyaute gates`.",
+            "Next: fill register.toml (DPO), review loyaute.toml (IT), then `loyaute config check` "
+            "and `loyaute gates`.",
+        )
+    )
+
+
+@config_app.command("check")
+@handle_errors
+def config_check_command() -> None:
+    """Valide loyaute.toml, register.toml et l'environnement. / Validate both files and the
+    environment."""
+    problems = workspace_check(state.home)
+    if problems:
+        raise ConfigError(str(state.home), problems)
+    out.print(tr("Configuration valide.", "Configuration valid."))
+
+
+@directory_app.command("import")
+@handle_errors
+def directory_import_command(
+    file: Annotated[
+        Path, typer.Argument(help=tr("Export CSV de l'annuaire.", "Directory CSV export."))
+    ],
+) -> None:
+    """Charge l'annuaire (remplace le précédent). / Load the directory (replaces the previous one)."""
+    ws = _open()
+    agents = parse_directory(file, ws.settings.directory)
+    store_directory(ws.state, agents)
+    out.print(tr(f"{len(agents)} agents importés.", f"{len(agents)} agents imported."))
+
+
+@schedule_app.command("import")
+@handle_errors
+def schedule_import_command(
+    files: Annotated[
+        list[Path], typer.Argument(help=tr("Exports CSV du planning.", "Schedule CSV exports."))
+    ],
+) -> None:
+    """Charge le planning (mise à jour par agent, date, demi-journée). / Load schedule rows (upsert)."""
+    ws = _open()
+    report = import_schedule(ws.state, files, ws.settings.schedule)
+    rescoped = rescope(ws, report.days, actor=_actor())
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.kinds.items()))
+    out.print(
+        tr(
+            f"{report.rows} lignes, {report.half_days} demi-journées ({kinds}).",
+            f"{report.rows} rows, {report.half_days} half-days ({kinds}).",
+        )
+    )
+    if rescoped.promoted:
+        out.print(
+            tr(
+                f"{rescoped.promoted} demi-journée(s) en attente rattachée(s).",
+                f"{rescoped.promoted} pending half-day(s) now scheduled.",
+            )
+        )
+    if report.unknown_codes:
+        codes = ", ".join(f"{c} ({n})" for c, n in report.unknown_codes.most_common())
+        err.print(
+            tr(
+                f"[yellow]Codes inconnus, traités comme hors champ : {escape(codes)} — les ajouter à [schedule.codes][/]",
+                f"[yellow]Unknown codes, treated as out of scope: {escape(codes)} — add them to [schedule.codes][/]",
+            )
+        )
+
+
+@notice_app.command("record")
+@handle_errors
+def notice_record_command(
+    on: Annotated[
+        str, typer.Option("--on", help=tr("Date de remise (AAAA-MM-JJ).", "Delivery date."))
+    ],
+    all_agents: Annotated[
+        bool, typer.Option("--all", help=tr("Tous les agents.", "Every agent."))
+    ] = False,
+    agent: Annotated[list[str] | None, typer.Option("--agent", help="ID")] = None,
+) -> None:
+    """Enregistre la remise de la notice d'information. / Record delivery of the notice."""
+    day = _parse_date(on)
+    if all_agents == bool(agent):
+        raise UsageError(tr("préciser --all ou --agent ID…", "give --all or --agent ID…"))
+    ws = _open()
+    count = record_notices(ws, day, None if all_agents else list(agent or []), actor=_actor())
+    out.print(
+        tr(
+            f"Notice enregistrée pour {count} agent(s) au {day}.",
+            f"Notice recorded for {count} agent(s) on {day}.",
+        )
+    )
+
+
+@app.command("gates")
+@handle_errors
+def gates_command(
+    fingerprint_only: Annotated[
+        bool,
+        typer.Option(
+            "--fingerprint",
+            help=tr("Affiche seulement l'empreinte.", "Print only the fingerprint."),
+        ),
+    ] = False,
+) -> None:
+    """État des garde-fous A1–A7. / State of gates A1–A7."""
+    ws = _open()
+    if fingerprint_only:
+        typer.echo(gates_mod.fingerprint(ws.settings, ws.register))
+        return
+    missing_notice = ws.state.execute(
+        "SELECT COUNT(*) FROM agents WHERE agent_id NOT IN (SELECT agent_id FROM notices)"
+    ).fetchone()[0]
+    gates = gates_mod.evaluate(ws.settings, ws.register, missing_notice)
+    table = Table(title=tr("Garde-fous", "Gates"), title_justify="left")
+    table.add_column("ID")
+    table.add_column(tr("garde-fou", "gate"))
+    table.add_column(tr("état", "state"))
+    table.add_column(tr("motif", "reason"), overflow="fold")
+    for g in gates:
+        state_text = "[green]OK[/]" if g.ok else tr("[red]bloquant[/]", "[red]blocking[/]")
+        table.add_row(g.id, escape(g.title), state_text, escape(g.reason))
+    out.print(table)
+    out.print(
+        tr("Empreinte de configuration : ", "Configuration fingerprint: ")
+        + gates_mod.fingerprint(ws.settings, ws.register)
+    )
+    if not all(g.ok for g in gates):
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def _ingest_table(report: IngestReport) -> Table:
+    table = Table(title=tr("Rapport d'ingestion", "Ingest report"), title_justify="left")
+    for name in (
+        tr("fichier", "file"),
+        "format",
+        tr("état", "status"),
+        tr("lignes", "lines"),
+        tr("traces", "events"),
+        tr("écartées", "skipped"),
+        tr("identifiants inconnus", "unmatched logins"),
+        tr("demi-j. gardées", "half-days kept"),
+        tr("en attente", "pending"),
+        tr("écartées par règle", "dropped by rule"),
+    ):
+        table.add_column(name, overflow="fold")
+    for f in report.files:
+        unmatched = ""
+        if f.unmatched:
+            top = ", ".join(login for login, _ in f.unmatched.most_common(3))
+            unmatched = f"{len(f.unmatched)} ({top}{'…' if len(f.unmatched) > 3 else ''})"
+        status = f.status if not f.message else f"{f.status}: {f.message}"
+        table.add_row(
+            escape(Path(f.path).name),
+            f.format or "?",
+            escape(status),
+            str(f.lines),
+            str(f.events),
+            "\n".join(f"{k} {v}" for k, v in sorted(f.skipped.items())),
+            escape(unmatched),
+            str(f.kept),
+            str(f.pending),
+            "\n".join(f"{k} {v}" for k, v in sorted(f.dropped.items())),
+        )
+    return table
+
+
+@app.command("ingest")
+@handle_errors
+def ingest_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help=tr("Fichiers ou dossiers de journaux.", "Log files or directories.")),
+    ],
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help=tr("Format (sinon détecté).", "Format (else detected).")
+        ),
+    ] = None,
+    report_format: Annotated[str, typer.Option("--report", help="table | json")] = "table",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help=tr("Relire les fichiers déjà lus.", "Read again files already ingested."),
+        ),
+    ] = False,
+    engine: Annotated[str | None, typer.Option("--engine", help="local | spark")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help=tr("Processus (0 = un par cœur).", "Processes (0 = one per core).")
+        ),
+    ] = None,
+) -> None:
+    """Lit des journaux, réduit et enregistre ; affiche un rapport. / Read logs, reduce, store;
+    print a report."""
+    ws = _open()
+    chosen = engine or ws.settings.ingest.engine
+    if chosen != "local":
+        raise UsageError(tr(f"moteur non disponible : {chosen}", f"engine not available: {chosen}"))
+    eng = LocalEngine(workers if workers is not None else ws.settings.ingest.workers)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task_id = progress.add_task(tr("lecture", "reading"), total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task_id, completed=done, total=total)
+
+        report = ingest(ws, list(paths), format, eng, force=force, actor=_actor(), on_progress=tick)
+    if report_format == "json":
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        out.print(_ingest_table(report))
+    for w in report.warnings:
+        err.print(f"[yellow]{escape(w)}[/]")
+    for p in report.problems:
+        err.print(f"[red]{escape(p)}[/]")
+    if report.failed:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+@app.command("access-export")
+@handle_errors
+def access_export_command(
+    agent_id: Annotated[str, typer.Argument(help="ID")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help=tr("Dossier de sortie.", "Output folder."))
+    ],
+) -> None:
+    """Export complet pour l'agent (droit d'accès, G2). / The agent's full access export (G2)."""
+    ws = _open()
+    purge(ws, actor=_actor())
+    result = write_export(ws, agent_id, out_dir, actor=_actor())
+    out.print(
+        tr(
+            f"Export écrit dans {result.out} : {result.records} demi-journées, {result.viewers} accès.",
+            f"Export written to {result.out}: {result.records} half-days, {result.viewers} accesses.",
+        )
+    )
+
+
+@audit_app.command("show")
+@handle_errors
+def audit_show_command(
+    agent: Annotated[str | None, typer.Option("--agent", help="ID")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """Affiche le journal des accès. / Show the access log."""
+    ws = _open()
+    entries = list(ws.audit.entries(agent))
+    if as_json:
+        for e in entries:
+            typer.echo(
+                json.dumps(
+                    {
+                        "seq": e.seq,
+                        "at": e.at,
+                        "actor": e.actor,
+                        "role": e.role,
+                        "action": e.action,
+                        "agent_id": e.agent_id,
+                        "reason": e.reason,
+                        "details": e.details,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    table = Table(title=tr("Journal des accès", "Access log"), title_justify="left")
+    for name in (
+        "#",
+        tr("quand", "at"),
+        tr("qui", "actor"),
+        tr("rôle", "role"),
+        "action",
+        "agent",
+        tr("motif", "reason"),
+    ):
+        table.add_column(name, overflow="fold")
+    for e in entries:
+        table.add_row(
+            str(e.seq), e.at, escape(e.actor), e.role, e.action, e.agent_id, escape(e.reason)
+        )
+    out.print(table)
+
+
+@audit_app.command("verify")
+@handle_errors
+def audit_verify_command() -> None:
+    """Vérifie la chaîne de hachage. / Verify the hash chain."""
+    ws = _open()
+    checked, broken = ws.audit.verify()
+    if broken is not None:
+        err.print(
+            tr(
+                f"[red]Journal altéré : première entrée rompue n° {broken}[/]",
+                f"[red]Log tampered with: first broken entry #{broken}[/]",
+            )
+        )
+        raise typer.Exit(EXIT_REFUSED)
+    out.print(
+        tr(
+            f"Chaîne intacte : {checked} entrées vérifiées.",
+            f"Chain intact: {checked} entries verified.",
+        )
+    )
+
+
+@app.command("purge")
+@handle_errors
+def purge_command(
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help=tr("Montrer sans supprimer.", "Show without removing.")),
+    ] = False,
+) -> None:
+    """Applique les durées de conservation maintenant. / Apply retention now."""
+    ws = _open()
+    report = purge(ws, dry_run=dry_run, actor=_actor(), per_agent_t0=True)
+    if not report.removed:
+        out.print(tr("Rien à supprimer.", "Nothing to remove."))
+    for rule, count in sorted(report.removed.items()):
+        verb = tr("à supprimer", "to remove") if dry_run else tr("supprimé(s)", "removed")
+        out.print(f"{rule}: {count} {verb}")
+
+
+@app.command("demo")
+@handle_errors
+def demo_command(
+    agents: Annotated[
+        int,
+        typer.Option(
+            "--agents", min=10, max=20000, help=tr("Nombre d'agents.", "Number of agents.")
+        ),
+    ] = 500,
+    weeks: Annotated[
+        int,
+        typer.Option("--weeks", min=1, max=26, help=tr("Semaines de journaux.", "Weeks of logs.")),
+    ] = 8,
+    seed: Annotated[
+        int, typer.Option("--seed", help=tr("Graine du générateur.", "Generator seed."))
+    ] = 1,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve", help=tr("Puis lancer l'application web.", "Then serve the web app.")
+        ),
+    ] = False,
+) -> None:
+    """Département synthétique, de bout en bout. / Synthetic Département, end to end."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task_id = progress.add_task(
+            tr("génération et ingestion", "generating and ingesting"), total=None
+        )
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task_id, completed=done, total=total)
+
+        summary = run_demo(state.home, agents=agents, weeks=weeks, seed=seed, on_progress=tick)
+    for line in summary.lines():
+        out.print(escape(line))
+    if serve:
+        raise UsageError(
+            tr("l'application web n'est pas encore disponible", "the web app is not available yet")
+        )
 
 
 def main() -> None:

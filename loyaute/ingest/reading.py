@@ -83,18 +83,19 @@ def _long_line(line: int) -> Parsed:
     return Parsed(skipped=batch)
 
 
-def parse_file(
+def parse_blocks(
     path: Path,
     source: Source,
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     byte_range: tuple[int, int] | None = None,
-) -> Iterator[Parsed]:
-    """Parse a file (or a byte range of a plain file) block by block.
+) -> Iterator[tuple[Chunk | None, Parsed]]:
+    """Parse a file (or a byte range of a plain file) block by block, with each block's lines.
 
-    Line numbers are 1-based within the file, or within the range when one is given. Raises
-    ``ReadError`` after yielding what could be read when the data breaks part-way.
+    Line numbers are 1-based within the file, or within the range when one is given. The chunk
+    is None for a line too long to be read. Raises ``ReadError`` after yielding what could be
+    read when the data breaks part-way.
     """
     if byte_range is not None and byte_range[0] > 0:
         with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
@@ -104,11 +105,27 @@ def parse_file(
     line = 1
     for block in iter_blocks(path, chunk_bytes, max_line_bytes, byte_range):
         if isinstance(block, LongLine):
-            yield _long_line(line)
+            yield None, _long_line(line)
             line += 1
             continue
-        parsed = parser.parse(Chunk(block, line))
+        chunk = Chunk(block, line)
+        parsed = parser.parse(chunk)
         line += parsed.lines
+        yield chunk, parsed
+
+
+def parse_file(
+    path: Path,
+    source: Source,
+    *,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    byte_range: tuple[int, int] | None = None,
+) -> Iterator[Parsed]:
+    """``parse_blocks`` without the blocks."""
+    for _, parsed in parse_blocks(
+        path, source, chunk_bytes=chunk_bytes, max_line_bytes=max_line_bytes, byte_range=byte_range
+    ):
         yield parsed
 
 

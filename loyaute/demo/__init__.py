@@ -1,0 +1,1 @@
+"""The synthetic Département: generator (``department``) and end-to-end run (``runner``)."""

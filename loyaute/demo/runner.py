@@ -1,0 +1,199 @@
+"""``loyaute demo``: a synthetic Département, end to end.
+
+Creates a workspace (a demo one only: a real workspace is never overwritten), writes a
+configuration with the extranet applications and the Octime column names, fills the register as a
+DPO would, generates the logs, then imports the directory and the schedule, records the notices
+and ingests everything. A few agents receive their notice two weeks late, so their first weeks are
+refused (rule A5) and counted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from loyaute.clock import Clock, SystemClock
+from loyaute.config import AppRule, ScheduleSettings, Settings
+from loyaute.demo.department import DemoData, build
+from loyaute.demo.population import ELIGIBLE_FAMILIES
+from loyaute.errors import WorkspaceError
+from loyaute.i18n import tr
+from loyaute.identity import parse_directory, store_directory
+from loyaute.ingest.engine import Engine, LocalEngine
+from loyaute.ingest.pipeline import IngestReport, ingest, rescope
+from loyaute.policy.gates import fingerprint
+from loyaute.policy.notices import record_notices
+from loyaute.policy.register import Controller, Purpose, Register, ValidityStudy
+from loyaute.schedule import import_schedule
+from loyaute.templates import loyaute_toml, register_toml
+from loyaute.workspace import Paths, Workspace, init
+
+DEMO_MARKER = ".loyaute-demo"
+LATE_NOTICE_AGENTS = 3
+
+
+@dataclass
+class DemoSummary:
+    """What the demo built."""
+
+    home: Path
+    data: DemoData
+    report: IngestReport
+    late_notices: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """A short human summary."""
+        kept = sum(f.kept for f in self.report.files)
+        dropped: Counter[str] = Counter()
+        unmatched: set[str] = set()
+        for f in self.report.files:
+            dropped.update(f.dropped)
+            unmatched.update(f.unmatched)
+        lines_read = sum(f.lines for f in self.report.files)
+        return [
+            tr(f"Espace de travail de démonstration : {self.home}", f"Demo workspace: {self.home}"),
+            tr(
+                f"{len(self.data.agents)} agents, {len(self.data.days)} jours ouvrés "
+                f"({self.data.days[0]} → {self.data.days[-1]}), {len(self.report.files)} fichiers, "
+                f"{lines_read} lignes lues",
+                f"{len(self.data.agents)} agents, {len(self.data.days)} working days "
+                f"({self.data.days[0]} → {self.data.days[-1]}), {len(self.report.files)} files, "
+                f"{lines_read} lines read",
+            ),
+            tr(f"{kept} demi-journées conservées", f"{kept} half-days kept"),
+            tr("écartées par règle : ", "dropped by rule: ")
+            + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items())),
+            tr(
+                f"identifiants inconnus de l'annuaire : {', '.join(sorted(unmatched)) or 'aucun'}",
+                f"logins unknown to the directory: {', '.join(sorted(unmatched)) or 'none'}",
+            ),
+            tr(
+                f"notice remise en retard (T0 décalé) : {', '.join(self.late_notices)}",
+                f"late notice (later T0): {', '.join(self.late_notices)}",
+            ),
+        ]
+
+
+def demo_settings() -> Settings:
+    """The Département's loyaute.toml: extranet applications and Octime column names."""
+    return Settings(
+        apps=[
+            AppRule(name="grand-angle", hosts=["grandangle.extranet.lenord.fr"], paths=["/"]),
+            AppRule(name="ines", hosts=["ines.extranet.lenord.fr"], paths=["/"]),
+            AppRule(name="publik", hosts=["demarches.extranet.lenord.fr"], paths=["/backoffice/"]),
+            AppRule(name="pleiade", hosts=["pleiade.extranet.lenord.fr"], paths=["/"]),
+        ],
+        schedule=ScheduleSettings(
+            agent_id_column="Matricule",
+            date_column="Date",
+            half_day_column="Période",
+            code_column="Code",
+        ),
+    )
+
+
+def demo_register(settings: Settings, start: date) -> Register:
+    """The register as the DPO fills it: every gate holds from ``start``."""
+    purpose = Purpose(
+        mode="crosscheck",
+        legal_basis="public_task",
+        legal_text=(
+            "Délibération n° 2026-DRH-0412 du conseil départemental relative au télétravail, art. 7 "
+            "(modalités de contrôle du temps de travail, décret n° 2016-151 art. 7)"
+        ),
+        registered_on=(start - timedelta(days=30)).isoformat(),
+        dpia_approved_on=(start - timedelta(days=21)).isoformat(),
+        dpia_dpo_opinion="Avis favorable sous réserve du mode déclaratif par défaut et de l'étude de validité.",
+        dpia_staff_views="Réserves des organisations syndicales sur les métiers du social : famille exclue.",
+        dpia_residual_risk="medium",
+        dpia_subsidiarity=(
+            "Les relevés déclaratifs mensuels ne permettent pas d'instruire une réclamation précise "
+            "sur une période donnée ; le recoupement n'est ouvert que dans un dossier d'examen."
+        ),
+        committee_opinion_on=(start - timedelta(days=14)).isoformat(),
+        committee_minutes_ref="CST du Département, procès-verbal n° 2026-09",
+        deliberation_effective_on=start.isoformat(),
+        eligible_job_families=list(ELIGIBLE_FAMILIES),
+    )
+    register = Register(
+        controller=Controller(
+            name="Département du Nord (démonstration)",
+            dpo_contact="dpo@lenord.fr — DPO, 51 rue Gustave Delory, 59000 Lille",
+            address="51 rue Gustave Delory, 59000 Lille",
+        ),
+        purpose=purpose,
+        validity_study=ValidityStudy(
+            enabled=True, registered_on=(start - timedelta(days=30)).isoformat()
+        ),
+    )
+    shown = fingerprint(settings, register)
+    return register.model_copy(
+        update={"purpose": purpose.model_copy(update={"committee_config_fingerprint": shown})}
+    )
+
+
+def prepare_home(home: Path) -> None:
+    """Make room for a demo workspace; never touch a real one."""
+    if not home.exists():
+        return
+    if (home / DEMO_MARKER).is_file():
+        shutil.rmtree(home)
+        return
+    if any(home.iterdir()):
+        raise WorkspaceError(
+            tr(
+                f"{home} existe et n'est pas un espace de démonstration : rien n'a été modifié",
+                f"{home} exists and is not a demo workspace: nothing was changed",
+            ),
+            hint=tr("choisir un autre --home", "choose another --home"),
+        )
+
+
+def run_demo(
+    home: Path,
+    agents: int = 500,
+    weeks: int = 8,
+    seed: int = 1,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> DemoSummary:
+    """Build the Département and run the whole pipeline on it."""
+    clock = clock or SystemClock()
+    prepare_home(home)
+    paths: Paths = init(home)
+    (home / DEMO_MARKER).write_text(
+        "demo workspace: `loyaute demo` may recreate it\n", encoding="utf-8"
+    )
+    today = clock.now().date()
+    data = build(home / "demo-data", agents=agents, weeks=weeks, seed=seed, today=today)
+    settings = demo_settings()
+    paths.settings.write_text(loyaute_toml(settings), encoding="utf-8")
+    register = demo_register(settings, data.days[0])
+    paths.register.write_text(register_toml(register), encoding="utf-8")
+
+    ws = Workspace.open(home, clock)
+    try:
+        store_directory(ws.state, parse_directory(data.directory, ws.settings.directory))
+        schedule = import_schedule(ws.state, [data.schedule], ws.settings.schedule)
+        rescope(ws, schedule.days, actor="demo")
+        late = [a.agent_id for a in data.agents[:: max(1, len(data.agents) // LATE_NOTICE_AGENTS)]][
+            :LATE_NOTICE_AGENTS
+        ]
+        others = [a.agent_id for a in data.agents if a.agent_id not in late]
+        record_notices(ws, data.days[0], others, actor="demo")
+        record_notices(ws, data.days[0] + timedelta(days=14), late, actor="demo")
+        report = ingest(
+            ws,
+            [data.logs],
+            engine=engine or LocalEngine(ws.settings.ingest.workers),
+            actor="demo",
+            on_progress=on_progress,
+        )
+    finally:
+        ws.close()
+    return DemoSummary(home, data, report, late)

@@ -1,0 +1,332 @@
+"""Agents, their logins and their keyed pseudonyms.
+
+The directory maps every login an agent may appear under (sAMAccountName, UPN, mail, VPN user)
+to the agent. Matching ignores case, a ``DOMAIN\\`` prefix and URL-encoding, and a bare login also
+matches ``login@any-domain`` (CONTRACT.md). Agents are pseudonymised at ingestion with a keyed
+HMAC (rule B6); the key lives in its own file, mode 0600, never in the store, a log line, an error
+message or a ``repr`` (rule H3).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import os
+import secrets
+import sqlite3
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from loyaute.config import DirectorySettings
+from loyaute.errors import InputError, WorkspaceError
+from loyaute.i18n import tr
+from loyaute.store.state import transaction
+
+PSEUDONYM_HEX = 32
+_BAD_LOGIN_CHARS = set(" \t\r\n\"'<>,")
+
+
+def login_key(raw: str) -> str:
+    """The comparison form of a login: URL-decoded, no ``DOMAIN\\`` prefix, case-folded."""
+    text = raw.strip().strip('"')
+    if "%" in text:
+        text = unquote(text)
+    if "\\" in text:
+        text = text.rsplit("\\", 1)[1]
+    return text.strip().casefold()
+
+
+# --- the key ------------------------------------------------------------------------------------
+
+
+class Pseudonymizer:
+    """Keyed HMAC-SHA256 pseudonyms. The key never shows in a repr, a log or an error."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise WorkspaceError(
+                tr("clé de pseudonymisation trop courte", "pseudonym key too short")
+            )
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "Pseudonymizer(key=<hidden>)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("the pseudonymisation key is not picklable (rule H3)")
+
+    def pseudonym(self, agent_id: str) -> str:
+        """The agent's pseudonym: stable for this key, meaningless without it."""
+        digest = hmac.new(self._key, agent_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        return digest[:PSEUDONYM_HEX]
+
+
+def create_key(path: Path) -> None:
+    """Write a new random key, mode 0600; refuse to replace an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise WorkspaceError(
+            tr(
+                f"{path} existe déjà : la clé n'est jamais remplacée (les pseudonymes en dépendent)",
+                f"{path} already exists: the key is never replaced (pseudonyms depend on it)",
+            )
+        ) from exc
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+
+
+def load_key(path: Path) -> Pseudonymizer:
+    """Read the key; refuse a missing key or one readable by others."""
+    try:
+        info = path.stat()
+    except FileNotFoundError as exc:
+        raise WorkspaceError(
+            tr(f"clé de pseudonymisation absente : {path}", f"pseudonym key missing: {path}"),
+            hint=tr("restaurer la clé (sauvegarde, coffre)", "restore the key (backup, vault)"),
+        ) from exc
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise WorkspaceError(
+            tr(
+                f"{path} est lisible par d'autres : chmod 600 attendu",
+                f"{path} is readable by others: chmod 600 expected",
+            )
+        )
+    text = path.read_text(encoding="ascii").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError as exc:
+        raise WorkspaceError(tr(f"{path} : clé illisible", f"{path}: unreadable key")) from exc
+    return Pseudonymizer(key)
+
+
+# --- the directory -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One agent of the directory."""
+
+    agent_id: str
+    display_name: str
+    service: str
+    job_family: str
+    manager_id: str
+    logins: tuple[str, ...]
+
+
+class ImportProblems(InputError):
+    """Every problem found in an input file; nothing was changed."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:200])
+        more = f"\n  … {len(problems) - 200} autres" if len(problems) > 200 else ""
+        InputError.__init__(
+            self,
+            tr(
+                f"{path} : {len(problems)} problème(s), rien n'a été modifié\n{shown}{more}",
+                f"{path}: {len(problems)} problem(s), nothing was changed\n{shown}{more}",
+            ),
+        )
+
+
+def decode_file(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 (Octime and Excel exports)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def sniff_delimiter(header: str) -> str:
+    """``,`` or ``;`` (or tab), whichever the header uses most."""
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and rows (with their line numbers) of a small CSV export."""
+    try:
+        text = decode_file(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from exc
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise ImportProblems(path, [tr("ligne 1 : en-tête manquant", "line 1: missing header")])
+    delimiter = sniff_delimiter(lines[0])
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip() for h in next(reader)]
+    rows: list[tuple[int, dict[str, str]]] = []
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            rows.append((line, {"__width__": str(len(values))}))
+            continue
+        rows.append((line, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+    return header, rows
+
+
+def split_logins(text: str) -> list[str]:
+    """A login list separated by ``;`` or ``|``."""
+    return [p.strip() for p in text.replace("|", ";").split(";") if p.strip()]
+
+
+def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
+    """Read and validate a directory export; ``ImportProblems`` lists every problem found."""
+    header, rows = read_csv_rows(path)
+    wanted = {
+        "agent_id": columns.agent_id_column,
+        "display_name": columns.display_name_column,
+        "service": columns.service_column,
+        "job_family": columns.job_family_column,
+        "manager_id": columns.manager_id_column,
+        "logins": columns.logins_column,
+    }
+    missing = [c for k, c in wanted.items() if c not in header and k != "manager_id"]
+    if missing:
+        raise ImportProblems(
+            path,
+            [
+                tr(
+                    f"ligne 1 : colonne(s) absente(s) {missing}",
+                    f"line 1: missing column(s) {missing}",
+                )
+            ],
+        )
+    problems: list[str] = []
+    agents: list[Agent] = []
+    seen_ids: dict[str, int] = {}
+    owner: dict[str, tuple[str, int]] = {}
+    for line, row in rows:
+        if "__width__" in row:
+            problems.append(
+                tr(
+                    f"ligne {line} : {row['__width__']} colonnes au lieu de {len(header)}",
+                    f"line {line}: {row['__width__']} columns instead of {len(header)}",
+                )
+            )
+            continue
+        agent_id = row[wanted["agent_id"]]
+        if not agent_id:
+            problems.append(tr(f"ligne {line} : agent_id vide", f"line {line}: empty agent_id"))
+            continue
+        if agent_id in seen_ids:
+            problems.append(
+                tr(
+                    f"ligne {line} : agent {agent_id} déjà vu ligne {seen_ids[agent_id]}",
+                    f"line {line}: agent {agent_id} already on line {seen_ids[agent_id]}",
+                )
+            )
+            continue
+        seen_ids[agent_id] = line
+        for key in ("service", "job_family"):
+            if not row[wanted[key]]:
+                problems.append(
+                    tr(f"ligne {line} : {wanted[key]} vide", f"line {line}: empty {wanted[key]}")
+                )
+        logins = split_logins(row[wanted["logins"]])
+        if not logins:
+            problems.append(tr(f"ligne {line} : aucun identifiant", f"line {line}: no login"))
+        for login in logins:
+            if _BAD_LOGIN_CHARS & set(login) or login_key(login) in ("", "-", "n/a"):
+                problems.append(
+                    tr(
+                        f"ligne {line} : identifiant invalide « {login} »",
+                        f"line {line}: invalid login '{login}'",
+                    )
+                )
+                continue
+            for key in _match_keys(login):
+                other = owner.get(key)
+                if other is not None and other[0] != agent_id:
+                    problems.append(
+                        tr(
+                            f"ligne {line} : l'identifiant « {login} » est aussi celui de l'agent "
+                            f"{other[0]} (ligne {other[1]})",
+                            f"line {line}: login '{login}' also belongs to agent {other[0]} "
+                            f"(line {other[1]})",
+                        )
+                    )
+                owner[key] = (agent_id, line)
+        agents.append(
+            Agent(
+                agent_id=agent_id,
+                display_name=row[wanted["display_name"]] or agent_id,
+                service=row[wanted["service"]],
+                job_family=row[wanted["job_family"]],
+                manager_id=row.get(wanted["manager_id"], ""),
+                logins=tuple(logins),
+            )
+        )
+    if not agents and not problems:
+        problems.append(tr("aucun agent dans le fichier", "no agent in the file"))
+    if problems:
+        raise ImportProblems(path, problems)
+    return agents
+
+
+def _match_keys(login: str) -> list[str]:
+    """Keys under which a directory login is found: its key, and ``@local`` for a UPN."""
+    key = login_key(login)
+    keys = [key]
+    if "@" in key:
+        keys.append("@" + key.split("@", 1)[0])
+    return keys
+
+
+def store_directory(conn: sqlite3.Connection, agents: list[Agent]) -> None:
+    """Replace the directory in one transaction."""
+    with transaction(conn):
+        conn.execute("DELETE FROM logins")
+        conn.execute("DELETE FROM agents")
+        conn.executemany(
+            "INSERT INTO agents(agent_id, display_name, service, job_family, manager_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(a.agent_id, a.display_name, a.service, a.job_family, a.manager_id) for a in agents],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO logins(login_key, agent_id) VALUES (?, ?)",
+            [(key, a.agent_id) for a in agents for login in a.logins for key in _match_keys(login)],
+        )
+
+
+class LoginIndex:
+    """Resolves logins as written in logs to agent ids."""
+
+    def __init__(self, keys: dict[str, str]) -> None:
+        self._keys = keys
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection) -> LoginIndex:
+        """The index of the directory currently stored."""
+        return cls({r["login_key"]: r["agent_id"] for r in conn.execute("SELECT * FROM logins")})
+
+    def resolve(self, raw: str) -> str | None:
+        """The agent a login names, or None."""
+        key = login_key(raw)
+        agent = self._keys.get(key)
+        if agent is not None:
+            return agent
+        if "@" in key:
+            # jdupont@lenord.fr in a log, ``jdupont`` in the directory
+            return self._keys.get(key.split("@", 1)[0])
+        # ``jdupont`` in a log, ``jdupont@lenord.fr`` in the directory
+        return self._keys.get("@" + key)
+
+
+def load_agents(conn: sqlite3.Connection) -> dict[str, sqlite3.Row]:
+    """Every agent of the directory, by id."""
+    return {r["agent_id"]: r for r in conn.execute("SELECT * FROM agents")}

@@ -1,0 +1,572 @@
+"""The ingest run: files → sources → reduce → resolve → gates and scope → store.
+
+The map side (one task per file or byte range, in worker processes) parses and reduces to
+(login, local day, half-day, category) keys; nothing else comes back. On the driver, logins are
+resolved against the directory and pseudonymised — a raw login never reaches the disk — then every
+half-day goes through the rules in order: objection (G3), T0 (A5/A6), schedule scope (B4),
+eligible family (B5), pending. What is kept is OR-merged into the day partitions and committed at
+once; the manifest is written after the data, so a crash and a re-run leave exactly what one clean
+run leaves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loyaute.errors import InputError
+from loyaute.i18n import tr
+from loyaute.identity import LoginIndex, load_agents
+from loyaute.ingest.engine import Engine, LocalEngine, Task, plan
+from loyaute.ingest.files import ReadError, expand_paths, file_size
+from loyaute.ingest.reading import FileResult, parse_blocks, resolve_source
+from loyaute.policy import gates as gates_mod
+from loyaute.policy.retention import purge
+from loyaute.presence.reduce import KEY_SCHEMA, distinct, reduce_events
+from loyaute.presence.windows import HALF_NAMES, Windows
+from loyaute.sources import build_sources
+from loyaute.sources.base import Reason, Source
+from loyaute.store.records import RECORD_SCHEMA, merge_flags
+from loyaute.store.state import transaction
+from loyaute.workspace import Workspace
+
+QUARANTINE_REASONS = frozenset({Reason.MALFORMED.value, Reason.BAD_TIME.value})
+QUARANTINE_PER_FILE = 5
+_TOKEN_RE = re.compile(r"[A-Za-z0-9À-ÿ]+")
+
+DROP_RULES = (
+    "objection",
+    "no_t0",
+    "before_t0",
+    "out_of_scope",
+    "not_eligible",
+    "pending_expired",
+)
+
+
+def mask(text: str, limit: int = 300) -> str:
+    """Rule F6: keep a line's shape, hide its identifiers (first character of each word kept)."""
+    return _TOKEN_RE.sub(lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), text[:limit])
+
+
+@dataclass
+class TaskResult:
+    """What the map side sends back for one task: counts, keys, masked examples."""
+
+    file: FileResult
+    keys: pa.Table
+    examples: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """Presence settings the map side needs (picklable)."""
+
+    windows: Windows
+    count_background: bool
+
+
+def map_task(task: Task, settings: MapSettings) -> TaskResult:
+    """Parse and reduce one file or range; never raises for bad input."""
+    result = FileResult(str(task.path), task.source.name)
+    parts: list[pa.Table] = []
+    examples: list[tuple[int, str, str]] = []
+    try:
+        for chunk, parsed in parse_blocks(
+            task.path,
+            task.source,
+            chunk_bytes=task.chunk_bytes,
+            max_line_bytes=task.max_line_bytes,
+            byte_range=task.byte_range,
+        ):
+            result.add(parsed)
+            parts.append(reduce_events(parsed.events, settings.windows, settings.count_background))
+            if chunk is not None and len(examples) < QUARANTINE_PER_FILE:
+                examples += _examples(
+                    chunk.data, chunk.first_line, parsed, QUARANTINE_PER_FILE - len(examples)
+                )
+    except ReadError as exc:
+        result.error = exc.reason
+    return TaskResult(result, distinct(parts), examples)
+
+
+def _examples(
+    data: bytes | memoryview, first: int, parsed: Any, room: int
+) -> list[tuple[int, str, str]]:
+    out: list[tuple[int, str, str]] = []
+    if not parsed.skipped.num_rows:
+        return out
+    lines = bytes(data).split(b"\n")
+    for row in parsed.skipped.to_pylist():
+        if row["reason"] in QUARANTINE_REASONS and 0 <= row["line"] - first < len(lines):
+            raw = lines[row["line"] - first].decode("utf-8", "replace").rstrip("\r")
+            out.append((row["line"], row["reason"], mask(raw)))
+            if len(out) >= room:
+                break
+    return out
+
+
+class _MapCall:
+    """A picklable ``fn(task)`` for the engine."""
+
+    def __init__(self, settings: MapSettings) -> None:
+        self.settings = settings
+
+    def __call__(self, task: Task) -> TaskResult:
+        return map_task(task, self.settings)
+
+
+@dataclass
+class FileReport:
+    """The ingest report of one file."""
+
+    path: str
+    format: str | None = None
+    status: str = "ingested"  # ingested, already, failed, refused
+    message: str = ""
+    lines: int = 0
+    events: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    unmatched: Counter[str] = field(default_factory=Counter)
+    kept: int = 0
+    pending: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "status": self.status,
+            "message": self.message,
+            "lines": self.lines,
+            "events": self.events,
+            "skipped": dict(self.skipped),
+            "unmatched_logins": dict(self.unmatched),
+            "half_days_kept": self.kept,
+            "half_days_pending": self.pending,
+            "dropped": dict(self.dropped),
+        }
+
+
+@dataclass
+class IngestReport:
+    """What one ``ingest`` did."""
+
+    files: list[FileReport] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    promoted: int = 0
+    expired: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when a file could not be used at all or broke part-way."""
+        return bool(self.problems) or any(f.status in ("failed", "refused") for f in self.files)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "files": [f.to_json() for f in self.files],
+            "problems": self.problems,
+            "pending_promoted": self.promoted,
+            "pending_expired": self.expired,
+            "warnings": self.warnings,
+        }
+
+
+def file_fingerprint(path: Path) -> str:
+    """Identity of a file's content: size and its first and last MiB (cheap, rotation-proof)."""
+    size = file_size(path)
+    h = hashlib.sha256(str(size).encode())
+    with path.open("rb") as f:
+        h.update(f.read(1 << 20))
+        if size > 2 << 20:
+            f.seek(size - (1 << 20))
+            h.update(f.read(1 << 20))
+    return h.hexdigest()
+
+
+@dataclass
+class AgentInfo:
+    """What routing needs to know about an agent."""
+
+    agent_id: str
+    pseudonym: str
+    t0: date | None
+    eligible: bool
+    objecting: bool
+
+
+def ingest(
+    ws: Workspace,
+    paths: list[str | Path],
+    forced_format: str | None = None,
+    engine: Engine | None = None,
+    force: bool = False,
+    actor: str = "operator",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Read log files into the activity store; see the module docstring for the order of rules."""
+    gates = gates_mod.evaluate(ws.settings, ws.register)
+    gates_mod.require(gates, ("A1", "A2", "A3"), tr("ingestion", "ingest"))
+    report = IngestReport()
+    a4 = next(g for g in gates if g.id == "A4")
+    if not a4.ok:
+        report.warnings.append(f"A4 : {a4.reason}")
+    purge(ws, actor=actor)
+
+    sources = build_sources(ws.settings)
+    if forced_format is not None and forced_format not in sources:
+        raise InputError(
+            tr(f"format inconnu : {forced_format}", f"unknown format: {forced_format}")
+        )
+    files, problems = expand_paths(paths)
+    report.problems += problems
+    todo: list[tuple[Path, Source]] = []
+    fingerprints: dict[str, str] = {}
+    for path in files:
+        entry = FileReport(str(path))
+        try:
+            source = resolve_source(path, sources, forced_format)
+        except InputError as exc:
+            entry.status, entry.message = "failed", str(exc)
+            report.files.append(entry)
+            continue
+        entry.format = source.name
+        if source.name not in ws.settings.sources.enabled:
+            entry.status = "refused"
+            entry.message = tr(
+                f"format {source.name} non activé ([sources] enabled) : l'ajouter est un changement "
+                "substantiel soumis au comité (A4)",
+                f"format {source.name} not enabled ([sources] enabled): adding it is a material "
+                "change for the committee (A4)",
+            )
+            report.files.append(entry)
+            continue
+        fp = file_fingerprint(path)
+        if (
+            not force
+            and ws.state.execute("SELECT 1 FROM manifest WHERE fingerprint = ?", (fp,)).fetchone()
+        ):
+            entry.status, entry.message = "already", tr("déjà lu", "already ingested")
+            report.files.append(entry)
+            continue
+        fingerprints[str(path)] = fp
+        report.files.append(entry)
+        todo.append((path, source))
+
+    map_settings = MapSettings(
+        Windows.from_settings(ws.settings.half_days, ws.settings.zone),
+        ws.settings.sources.exchange.count_background,
+    )
+    engine = engine or LocalEngine(ws.settings.ingest.workers)
+    tasks = plan(
+        todo,
+        getattr(engine, "workers", 1),
+        ws.settings.ingest.chunk_bytes,
+        ws.settings.ingest.max_line_bytes,
+    )
+    by_file: dict[str, list[TaskResult]] = defaultdict(list)
+    for done, result in enumerate(engine.map(_MapCall(map_settings), tasks), 1):
+        by_file[result.file.path].append(result)
+        if on_progress is not None:
+            on_progress(done, len(tasks))
+
+    entries = {f.path: f for f in report.files}
+    keys_by_file: dict[str, pa.Table] = {}
+    examples: list[tuple[str, int, str, str]] = []
+    for path_str, results in by_file.items():
+        merged = results[0].file
+        for r in results[1:]:
+            merged.merge(r.file)
+        entry = entries[path_str]
+        entry.lines, entry.events, entry.skipped = merged.lines, merged.events, merged.skipped
+        if merged.error:
+            entry.status = "failed"
+            entry.message = tr(
+                f"{merged.error} — fichier non enregistré, le relancer une fois réparé",
+                f"{merged.error} — file not stored; run again once repaired",
+            )
+            continue
+        keys_by_file[path_str] = distinct([r.keys for r in results])
+        for r in results:
+            examples += [(path_str, *e) for e in r.examples]
+
+    reconcile(ws, report, entries, keys_by_file, set(), actor)
+    now = ws.clock.now().isoformat(timespec="seconds")
+    with transaction(ws.state):
+        for path_str in keys_by_file:
+            e = entries[path_str]
+            ws.state.execute(
+                "INSERT OR REPLACE INTO manifest(fingerprint, path, size, format, ingested_at, lines, "
+                "events, kept) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    fingerprints[path_str],
+                    path_str,
+                    file_size(Path(path_str)),
+                    e.format or "",
+                    now,
+                    e.lines,
+                    e.events,
+                    e.kept,
+                ),
+            )
+        ws.state.executemany(
+            "INSERT INTO quarantine(at, source, line, reason, masked) VALUES (?, ?, ?, ?, ?)",
+            [(now, Path(p).name, line, reason, text) for p, line, reason, text in examples],
+        )
+    return report
+
+
+def _agent_infos(ws: Workspace, agent_ids: set[str]) -> dict[str, AgentInfo]:
+    agents = load_agents(ws.state)
+    notices = {r[0]: r[1] for r in ws.state.execute("SELECT agent_id, delivered_on FROM notices")}
+    eligible = {f.casefold() for f in ws.register.purpose.eligible_job_families}
+    objecting = objecting_agents(ws)
+    out = {}
+    for agent_id in agent_ids:
+        row = agents[agent_id]
+        out[agent_id] = AgentInfo(
+            agent_id,
+            ws.pseudonymizer.pseudonym(agent_id),
+            gates_mod.agent_t0(ws.register, notices.get(agent_id)),
+            row["job_family"].casefold() in eligible,
+            agent_id in objecting,
+        )
+    return out
+
+
+def objecting_agents(ws: Workspace) -> set[str]:
+    """Agents whose objection (G3) stops their processing pending a decision."""
+    try:
+        rows = ws.state.execute("SELECT agent_id FROM objections WHERE decided_on = ''")
+    except Exception:  # table created by the rights module; absent means no objection
+        return set()
+    return {r[0] for r in rows}
+
+
+def _schedule(ws: Workspace, days: set[date]) -> dict[tuple[str, str, str], str]:
+    out: dict[tuple[str, str, str], str] = {}
+    for day in sorted(days):
+        for r in ws.state.execute(
+            "SELECT agent_id, half, kind FROM schedule WHERE day = ?", (day.isoformat(),)
+        ):
+            out[(r[0], day.isoformat(), r[1])] = r[2]
+    return out
+
+
+def route(
+    ws: Workspace,
+    info: AgentInfo,
+    day: date,
+    half: str,
+    schedule: dict[tuple[str, str, str], str],
+    today: date,
+) -> str:
+    """Decide a half-day's fate: ``telework``/``on_site`` (kept), ``pending``, or a drop rule."""
+    if info.objecting:
+        return "objection"
+    if info.t0 is None:
+        return "no_t0"
+    if day < info.t0:
+        return "before_t0"
+    kind = schedule.get((info.agent_id, day.isoformat(), half))
+    if kind is None:
+        if day < today - timedelta(days=ws.settings.schedule.pending_days):
+            return "pending_expired"
+        return "pending"
+    if kind == "telework":
+        return "telework" if info.eligible else "not_eligible"
+    if kind == "on_site":
+        study = ws.register.validity_study
+        if study.enabled and study.registered_on and day >= date.fromisoformat(study.registered_on):
+            return "on_site"
+        return "out_of_scope"
+    return "out_of_scope"
+
+
+def _record_table(rows: list[tuple[str, date, str, str, bool, bool, bool]]) -> pa.Table:
+    cols: list[list[Any]] = (
+        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in RECORD_SCHEMA.names]
+    )
+    return pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(cols, RECORD_SCHEMA, strict=True)],
+        schema=RECORD_SCHEMA,
+    )
+
+
+Row = tuple[str, date, str, str, bool, bool, bool]
+
+
+def _on_day(table: pa.Table, day: date) -> pa.Table:
+    return table.filter(pc.equal(table.column("day"), pa.scalar(day, pa.date32())))
+
+
+def reconcile(
+    ws: Workspace,
+    report: IngestReport,
+    entries: dict[str, FileReport],
+    keys_by_file: dict[str, pa.Table],
+    recheck_days: set[date],
+    actor: str,
+) -> None:
+    """Route new keys, pending half-days and the stored records of ``recheck_days`` through the
+    rules with the schedule and notices known now, and commit the result at once."""
+    index = LoginIndex.load(ws.state)
+    today = ws.clock.now().astimezone(ws.settings.zone).date()
+    resolved: dict[str, dict[str, str | None]] = {}
+    agent_ids: set[str] = set()
+    days: set[date] = set()
+    for path_str, keys in keys_by_file.items():
+        mapping = {login: index.resolve(login) for login in set(keys.column("login").to_pylist())}
+        resolved[path_str] = mapping
+        agent_ids.update(a for a in mapping.values() if a)
+        days.update(keys.column("day").to_pylist())
+    pending_before = ws.activity.read("pending")
+    stored = ws.activity.read("records", sorted(recheck_days))
+    by_pseudonym = {ws.pseudonymizer.pseudonym(a): a for a in load_agents(ws.state)}
+    for table in (pending_before, stored):
+        agent_ids.update(
+            by_pseudonym[p] for p in set(table.column("agent").to_pylist()) if p in by_pseudonym
+        )
+        days.update(table.column("day").to_pylist())
+    infos = _agent_infos(ws, agent_ids)
+    schedule = _schedule(ws, days)
+
+    kept_rows: list[Row] = []
+    pending_rows: list[Row] = []
+    before_t0 = 0
+    for path_str, keys in keys_by_file.items():
+        entry = entries[path_str]
+        mapping = resolved[path_str]
+        flags: dict[tuple[str, date, int], set[str]] = defaultdict(set)
+        for login, day, half, category in zip(
+            keys.column("login").to_pylist(),
+            keys.column("day").to_pylist(),
+            keys.column("half").to_pylist(),
+            keys.column("category").to_pylist(),
+            strict=True,
+        ):
+            agent_id = mapping[login]
+            if agent_id is None:
+                entry.unmatched[login] += 1
+                continue
+            flags[(agent_id, day, half)].add(category)
+        for (agent_id, day, half), cats in flags.items():
+            info = infos[agent_id]
+            half_name = HALF_NAMES[half]
+            fate = route(ws, info, day, half_name, schedule, today)
+            row = (
+                info.pseudonym,
+                day,
+                half_name,
+                fate,
+                "vpn" in cats,
+                "mail" in cats,
+                "apps" in cats,
+            )
+            if fate in ("telework", "on_site"):
+                kept_rows.append(row)
+                entry.kept += 1
+            elif fate == "pending":
+                pending_rows.append(row)
+                entry.pending += 1
+            else:
+                entry.dropped[fate] += 1
+                before_t0 += fate == "before_t0"
+
+    for source, table in (("pending", pending_before), ("records", stored)):
+        for r in table.to_pylist():
+            agent_id = by_pseudonym.get(r["agent"])
+            if agent_id is None:
+                # The agent left the directory: the record is not kept beyond this run.
+                report.expired += 1
+                continue
+            fate = route(ws, infos[agent_id], r["day"], r["half"], schedule, today)
+            row = (r["agent"], r["day"], r["half"], fate, r["vpn"], r["mail"], r["apps"])
+            if fate in ("telework", "on_site"):
+                kept_rows.append(row)
+                report.promoted += source == "pending"
+            elif fate == "pending":
+                pending_rows.append(row)
+            else:
+                report.expired += 1
+
+    kept = _record_table(kept_rows)
+    pend = _record_table(pending_rows)
+    changes: dict[str, dict[date, pa.Table | None]] = {"records": {}, "pending": {}}
+    touched = set(kept.column("day").to_pylist()) | recheck_days
+    untouched_existing = ws.activity.read(
+        "records", sorted(set(kept.column("day").to_pylist()) - recheck_days)
+    )
+    for day in touched:
+        changes["records"][day] = merge_flags(_on_day(untouched_existing, day), _on_day(kept, day))
+    # The pending table is rewritten whole: it only ever holds a few days.
+    for day in ws.activity.partitions("pending"):
+        changes["pending"][day] = None
+    for day in set(pend.column("day").to_pylist()):
+        changes["pending"][day] = merge_flags(_on_day(pend, day))
+    ws.activity.commit(changes)
+
+    totals: Counter[str] = Counter()
+    for e in entries.values():
+        totals.update(e.dropped)
+    ws.audit.append(
+        actor,
+        "operator",
+        "ingest" if keys_by_file else "rescope",
+        reason=tr("ingestion de journaux", "log ingestion")
+        if keys_by_file
+        else tr(
+            "nouveau planning : demi-journées réexaminées", "new schedule: half-days re-examined"
+        ),
+        details={
+            "files": len(keys_by_file),
+            "half_days_kept": sum(e.kept for e in entries.values()),
+            "pending": len(pending_rows),
+            "promoted": report.promoted,
+            "expired": report.expired,
+            "dropped": dict(totals),
+        },
+    )
+    if before_t0:
+        # Rule A6: a backfill older than T0 is refused; the refusal is audited with its count.
+        ws.audit.append(
+            actor,
+            "operator",
+            "backfill_refused",
+            reason=tr(
+                "données antérieures au T0 des agents (A6)", "data older than the agents' T0 (A6)"
+            ),
+            details={"half_days": before_t0},
+        )
+
+
+def rescope(ws: Workspace, days: set[date], actor: str = "operator") -> IngestReport:
+    """After a schedule import: re-route pending half-days and stored records of ``days``."""
+    report = IngestReport()
+    reconcile(ws, report, {}, {}, days, actor)
+    return report
+
+
+__all__ = [
+    "DROP_RULES",
+    "KEY_SCHEMA",
+    "FileReport",
+    "IngestReport",
+    "ingest",
+    "map_task",
+    "mask",
+    "rescope",
+    "route",
+]

@@ -1,0 +1,201 @@
+"""``register.toml``: the DPO's file — the register entry, the DPIA, the committee opinion.
+
+``init`` writes it with every key and empty values: nothing runs for the telework-check purpose
+until the DPO has filled it (rules A1–A4). Types are checked here; whether the gates *hold* is
+decided in ``policy/gates.py`` so that ``gates`` can explain each one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from loyaute.config import Model, problems_of, read_toml
+from loyaute.errors import ConfigError
+
+K_MIN_FLOOR = 5
+"""Rule E3: k may be raised by the deployer, never set below 5."""
+RETENTION_DEFAULT_DAYS = 31
+RETENTION_MAX_DAYS = 365
+"""Rule F2: 31 days after the end of the month by default; longer needs a DPIA justification,
+twelve months at most."""
+
+
+def _date_or_empty(value: str) -> str:
+    if value:
+        try:
+            date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"'{value}' n'est pas une date AAAA-MM-JJ / not a YYYY-MM-DD date"
+            ) from exc
+    return value
+
+
+class Controller(Model):
+    """The controller (responsable de traitement)."""
+
+    name: str = Field("", description="Name of the controller (e.g. Département du Nord).")
+    public_authority: bool = Field(
+        True, description="A public authority may not rely on legitimate interest or consent (A3)."
+    )
+    dpo_contact: str = Field("", description="How to reach the DPO (address, e-mail).")
+    address: str = Field("", description="Postal address of the controller.")
+
+
+class Purpose(Model):
+    """The telework-check purpose: register entry, DPIA and committee opinion."""
+
+    mode: Literal["declarative", "crosscheck"] = Field(
+        "declarative", description="declarative (default, D2) or crosscheck."
+    )
+    legal_basis: Literal[
+        "", "public_task", "legal_obligation", "legitimate_interest", "consent"
+    ] = Field("", description="public_task (6(1)(e)) or legal_obligation (6(1)(c)).")
+    legal_text: str = Field("", description="The text the basis rests on (délibération, article).")
+    registered_on: str = Field("", description="Date the DPO recorded the register entry (A1).")
+    data_categories: list[str] = Field(
+        [
+            "identifiant pseudonyme de l'agent",
+            "date et demi-journée de télétravail",
+            "catégorie de trace (VPN, messagerie, applications)",
+        ],
+        description="Categories of personal data (art. 30).",
+    )
+    recipients: list[str] = Field(
+        [
+            "service des ressources humaines (dans un dossier d'examen)",
+            "délégué à la protection des données",
+        ],
+        description="Recipients of the data (art. 30).",
+    )
+    security_measures: list[str] = Field(
+        [
+            "pseudonymisation à la collecte (HMAC)",
+            "journal d'accès chaîné",
+            "agrégats avec secret statistique",
+            "durées de conservation appliquées automatiquement",
+        ],
+        description="Security measures (art. 30, 32).",
+    )
+    dpia_approved_on: str = Field("", description="Date the DPIA was approved (A2).")
+    dpia_dpo_opinion: str = Field("", description="The DPO's opinion on the DPIA (A2).")
+    dpia_staff_views: str = Field("", description="Staff representatives' views on the DPIA (A2).")
+    dpia_residual_risk: Literal["", "low", "medium", "high"] = Field(
+        "", description="low, medium or high; high needs the CNIL consultation reference (art. 36)."
+    )
+    dpia_subsidiarity: str = Field(
+        "", description="Why declarative statements are not enough (needed for crosscheck, D2)."
+    )
+    cnil_consultation_ref: str = Field("", description="CNIL prior consultation reference.")
+    committee_opinion_on: str = Field("", description="Date of the staff committee opinion (A4).")
+    committee_minutes_ref: str = Field("", description="Reference of the committee minutes (A4).")
+    committee_config_fingerprint: str = Field(
+        "", description="`loyaute gates --fingerprint` as shown to the committee (A4)."
+    )
+    deliberation_effective_on: str = Field(
+        "", description="Date the délibération takes effect (A5)."
+    )
+    eligible_job_families: list[str] = Field(
+        [], description="Job families whose work is mostly on the information system (B5)."
+    )
+    eligibility_justification: str = Field(
+        "",
+        description="DPIA justification for including a field, phone or social-work family (B5).",
+    )
+    k_min: int = Field(10, description="Smallest group published in aggregates (E3), ≥ 5.")
+    retention_after_month_end_days: int = Field(
+        RETENTION_DEFAULT_DAYS, description="Half-day records kept this long after month end (F2)."
+    )
+    retention_justification: str = Field("", description="DPIA justification above 31 days (F2).")
+    audit_retention_months: int = Field(12, description="Audit log retention, 12 to 36 (F5).")
+    quarantine_retention_days: int = Field(7, description="Malformed-input examples (F6), ≤ 31.")
+
+    @field_validator(
+        "registered_on", "dpia_approved_on", "committee_opinion_on", "deliberation_effective_on"
+    )
+    @classmethod
+    def _dates(cls, value: str) -> str:
+        return _date_or_empty(value)
+
+    @field_validator("k_min")
+    @classmethod
+    def _k(cls, value: int) -> int:
+        if value < K_MIN_FLOOR:
+            raise ValueError(f"k_min ne peut être inférieur à {K_MIN_FLOOR} (E3)")
+        return value
+
+    @field_validator("audit_retention_months")
+    @classmethod
+    def _audit(cls, value: int) -> int:
+        if not 12 <= value <= 36:
+            raise ValueError("entre 12 et 36 mois (F5) / between 12 and 36 months")
+        return value
+
+    @field_validator("quarantine_retention_days")
+    @classmethod
+    def _quarantine(cls, value: int) -> int:
+        if not 0 <= value <= 31:
+            raise ValueError("31 jours au plus (F6) / 31 days at most")
+        return value
+
+    @model_validator(mode="after")
+    def _retention(self) -> Purpose:
+        days = self.retention_after_month_end_days
+        if days < 0 or days > RETENTION_MAX_DAYS:
+            raise ValueError(
+                f"retention_after_month_end_days: entre 0 et {RETENTION_MAX_DAYS} (F2)"
+            )
+        if days > RETENTION_DEFAULT_DAYS and not self.retention_justification.strip():
+            raise ValueError(
+                "retention_after_month_end_days > 31 exige retention_justification (F2)"
+            )
+        return self
+
+
+class ValidityStudy(Model):
+    """The validity study: a second, aggregate-only purpose with its own registration."""
+
+    enabled: bool = Field(False, description="Keep on-site half-days for the validity study.")
+    registered_on: str = Field("", description="Date the study's register entry was recorded.")
+    reliability_threshold: float = Field(
+        0.90, ge=0.5, le=1.0, description="Coverage below which a job family is unreliable."
+    )
+
+    @field_validator("registered_on")
+    @classmethod
+    def _date(cls, value: str) -> str:
+        return _date_or_empty(value)
+
+
+class Register(Model):
+    """``register.toml``."""
+
+    controller: Controller = Field(default_factory=Controller)
+    purpose: Purpose = Field(default_factory=Purpose)
+    validity_study: ValidityStudy = Field(default_factory=ValidityStudy)
+
+    @model_validator(mode="after")
+    def _basis(self) -> Register:
+        # Rule A3: a public authority may not rely on legitimate interest or consent.
+        if self.controller.public_authority and self.purpose.legal_basis in (
+            "legitimate_interest",
+            "consent",
+        ):
+            raise ValueError(
+                f"purpose.legal_basis = {self.purpose.legal_basis} : une autorité publique ne peut "
+                "s'appuyer que sur public_task ou legal_obligation (A3)"
+            )
+        return self
+
+
+def load_register(path: Path) -> Register:
+    """Read ``register.toml``; every problem with its dotted path (exit 78)."""
+    data = read_toml(path)
+    try:
+        return Register.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(str(path), problems_of(exc)) from exc

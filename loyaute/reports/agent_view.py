@@ -1,0 +1,115 @@
+"""The agent's own records (rule E6): exactly what a reviewer could see about them.
+
+One row per half-day kept about the agent, from their T0 to today, within the retention window:
+telework half-days (``trace`` with its categories, or ``no_trace``), on-site half-days kept for the
+validity study, and the statuses of the records contract (``disputed``, ``out_of_scope``).
+Nothing before the agent's T0 is ever shown (rule I1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from loyaute.policy.gates import agent_t0
+from loyaute.policy.retention import expires_on
+
+if TYPE_CHECKING:
+    from loyaute.workspace import Workspace
+
+STATUSES = ("trace", "no_trace", "disputed", "out_of_scope")
+RECORD_COLUMNS = (
+    "date",
+    "half_day",
+    "scheduled",
+    "status",
+    "categories",
+    "declaration",
+    "annotation",
+)
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One half-day as the agent (and any reviewer) sees it."""
+
+    date: str
+    half_day: str
+    scheduled: str
+    status: str
+    categories: str
+    declaration: str = ""
+    annotation: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as a mapping, in the contract's column order."""
+        return asdict(self)
+
+
+def t0_of(ws: Workspace, agent_id: str) -> date | None:
+    """The agent's T0 (rule A5), or None when they have none yet."""
+    row = ws.state.execute(
+        "SELECT delivered_on FROM notices WHERE agent_id = ?", (agent_id,)
+    ).fetchone()
+    return agent_t0(ws.register, row[0] if row else None)
+
+
+def stored_records(ws: Workspace, pseudonym: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(day, half) → (scope, categories) of what the store holds about one pseudonym."""
+    glob = ws.activity.glob("records")
+    if glob is None:
+        return {}
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "SELECT day, half, scope, vpn, mail, apps FROM read_parquet(?) WHERE agent = ?",
+            [glob, pseudonym],
+        ).fetchall()
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for day, half, scope, vpn, mail, apps in rows:
+        cats = ";".join(c for c, flag in (("vpn", vpn), ("mail", mail), ("apps", apps)) if flag)
+        out[(day.isoformat(), half)] = (scope, cats)
+    return out
+
+
+def agent_records(
+    ws: Workspace, agent_id: str, day_from: date | None = None, day_to: date | None = None
+) -> list[RecordRow]:
+    """Every half-day kept about an agent (optionally within a period), oldest first."""
+    t0 = t0_of(ws, agent_id)
+    if t0 is None:
+        return []
+    today = ws.clock.now().astimezone(ws.settings.zone).date()
+    retention = ws.register.purpose.retention_after_month_end_days
+    lo = max(t0, day_from) if day_from else t0
+    hi = min(today, day_to) if day_to else today
+    agent = ws.state.execute(
+        "SELECT job_family FROM agents WHERE agent_id = ?", (agent_id,)
+    ).fetchone()
+    eligible = agent is not None and agent[0].casefold() in {
+        f.casefold() for f in ws.register.purpose.eligible_job_families
+    }
+    stored = stored_records(ws, ws.pseudonymizer.pseudonym(agent_id))
+    rows: list[RecordRow] = []
+    schedule = ws.state.execute(
+        "SELECT day, half, kind FROM schedule WHERE agent_id = ? AND day >= ? AND day <= ? "
+        "ORDER BY day, half",
+        (agent_id, lo.isoformat(), hi.isoformat()),
+    ).fetchall()
+    for day_text, half, kind in schedule:
+        day = date.fromisoformat(day_text)
+        if today >= expires_on(day, retention):
+            continue  # past retention: nothing is kept any more (F2)
+        record = stored.get((day_text, half))
+        if kind == "telework":
+            if not eligible:
+                rows.append(RecordRow(day_text, half, "telework", "out_of_scope", ""))
+            elif record is not None:
+                rows.append(RecordRow(day_text, half, "telework", "trace", record[1]))
+            else:
+                rows.append(RecordRow(day_text, half, "telework", "no_trace", ""))
+        elif kind == "on_site" and record is not None:
+            rows.append(RecordRow(day_text, half, "on_site", "trace", record[1]))
+    return rows

@@ -1,0 +1,230 @@
+"""The workspace: ``loyaute.toml``, ``register.toml``, the key, the stores, the audit log.
+
+``init`` creates it; every other command opens it and refuses, naming the command that creates
+it, when it is missing or incomplete. ``check`` validates both files and the environment in one
+go (``config check``): every problem with its dotted path.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from loyaute.clock import Clock, SystemClock
+from loyaute.config import Settings, load_settings
+from loyaute.errors import ConfigError, ConfigProblem, LoyauteError, WorkspaceError
+from loyaute.i18n import tr
+from loyaute.identity import Pseudonymizer, create_key, load_key
+from loyaute.policy.audit import AuditLog
+from loyaute.policy.register import Register, load_register
+from loyaute.store.records import ActivityStore
+from loyaute.store.state import connect
+from loyaute.templates import loyaute_toml, register_toml
+
+MARKER = ".loyaute-workspace"
+
+
+@dataclass
+class Paths:
+    """Where everything of a workspace lives."""
+
+    home: Path
+
+    @property
+    def settings(self) -> Path:
+        return self.home / "loyaute.toml"
+
+    @property
+    def register(self) -> Path:
+        return self.home / "register.toml"
+
+    @property
+    def marker(self) -> Path:
+        return self.home / MARKER
+
+    @property
+    def store(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def activity(self) -> Path:
+        return self.store / "activity"
+
+    @property
+    def state(self) -> Path:
+        return self.store / "state.db"
+
+    @property
+    def audit(self) -> Path:
+        return self.home / "audit" / "audit.db"
+
+    def key(self, settings: Settings) -> Path:
+        """The key file: absolute, or relative to the workspace."""
+        path = Path(settings.key_file)
+        return path if path.is_absolute() else self.home / path
+
+
+def _not_initialised(home: Path) -> WorkspaceError:
+    return WorkspaceError(
+        tr(
+            f"pas d'espace de travail loyaute dans {home}",
+            f"no loyaute workspace in {home}",
+        ),
+        hint=tr(
+            f"le créer avec `loyaute --home {home} init`",
+            f"create it with `loyaute --home {home} init`",
+        ),
+    )
+
+
+@dataclass
+class Workspace:
+    """An opened workspace; stores and logs are opened on first use."""
+
+    paths: Paths
+    settings: Settings
+    register: Register
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def open(cls, home: Path, clock: Clock | None = None) -> Workspace:
+        """Open an initialised workspace (ConfigError when a file is invalid)."""
+        paths = Paths(home)
+        if not paths.marker.is_file() or not paths.settings.is_file():
+            raise _not_initialised(home)
+        if not paths.register.is_file():
+            raise WorkspaceError(
+                tr(f"{paths.register} manquant", f"{paths.register} missing"),
+                hint=tr("le restaurer ou relancer `init` dans un nouveau dossier", "restore it"),
+            )
+        problems: list[ConfigProblem] = []
+        settings: Settings | None = None
+        register: Register | None = None
+        try:
+            settings = load_settings(paths.settings)
+        except ConfigError as exc:
+            problems += [ConfigProblem(f"loyaute.toml:{p.path}", p.message) for p in exc.problems]
+        try:
+            register = load_register(paths.register)
+        except ConfigError as exc:
+            problems += [ConfigProblem(f"register.toml:{p.path}", p.message) for p in exc.problems]
+        if problems or settings is None or register is None:
+            raise ConfigError(str(home), problems)
+        return cls(paths, settings, register, clock or SystemClock())
+
+    @cached_property
+    def state(self) -> sqlite3.Connection:
+        """The app-state database."""
+        return connect(self.paths.state)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit log (its own database)."""
+        return AuditLog(self.paths.audit, self.clock)
+
+    @cached_property
+    def activity(self) -> ActivityStore:
+        """The activity store."""
+        return ActivityStore(self.paths.activity)
+
+    @cached_property
+    def pseudonymizer(self) -> Pseudonymizer:
+        """The keyed pseudonymiser (the key is read only when needed)."""
+        return load_key(self.paths.key(self.settings))
+
+    def close(self) -> None:
+        """Close the databases."""
+        if "state" in self.__dict__:
+            self.state.close()
+        if "audit" in self.__dict__:
+            self.audit.close()
+
+
+def init(home: Path) -> Paths:
+    """Create a workspace: both files with every key, the key (0600), empty stores."""
+    paths = Paths(home)
+    if paths.marker.exists():
+        raise WorkspaceError(
+            tr(f"{home} est déjà un espace de travail", f"{home} is already a workspace"),
+        )
+    for existing in (paths.settings, paths.register):
+        if existing.exists():
+            raise WorkspaceError(
+                tr(
+                    f"{existing} existe déjà : rien n'a été écrasé",
+                    f"{existing} exists: nothing overwritten",
+                )
+            )
+    home.mkdir(parents=True, exist_ok=True)
+    settings = Settings()
+    paths.settings.write_text(loyaute_toml(settings), encoding="utf-8")
+    paths.register.write_text(register_toml(), encoding="utf-8")
+    create_key(paths.key(settings))
+    os.chmod(paths.key(settings).parent, 0o700)
+    paths.activity.mkdir(parents=True, exist_ok=True)
+    connect(paths.state).close()
+    AuditLog(paths.audit, SystemClock()).close()
+    paths.marker.write_text("loyaute workspace v1\n", encoding="utf-8")
+    return paths
+
+
+def check(home: Path) -> list[ConfigProblem]:
+    """``config check``: both files and the environment; every problem, none raised."""
+    paths = Paths(home)
+    if not paths.marker.is_file():
+        raise _not_initialised(home)
+    problems: list[ConfigProblem] = []
+    settings: Settings | None = None
+    try:
+        settings = load_settings(paths.settings)
+    except ConfigError as exc:
+        problems += [ConfigProblem(f"loyaute.toml:{p.path}", p.message) for p in exc.problems]
+    try:
+        load_register(paths.register)
+    except ConfigError as exc:
+        problems += [ConfigProblem(f"register.toml:{p.path}", p.message) for p in exc.problems]
+    if settings is not None:
+        key = paths.key(settings)
+        try:
+            load_key(key)
+        except LoyauteError as exc:
+            problems.append(ConfigProblem("loyaute.toml:key_file", exc.message))
+        try:
+            key_dev = key.resolve().stat().st_dev if key.exists() else None
+            if key.exists() and key.resolve().is_relative_to(paths.store.resolve()):
+                problems.append(
+                    ConfigProblem(
+                        "loyaute.toml:key_file",
+                        tr(
+                            "la clé ne doit pas être dans le magasin (B6)",
+                            "the key must not be inside the store (B6)",
+                        ),
+                    )
+                )
+            del key_dev
+        except OSError:
+            pass
+    for what, path in (
+        ("store", paths.activity),
+        ("store", paths.state.parent),
+        ("audit", paths.audit.parent),
+    ):
+        if not path.is_dir() or not os.access(path, os.W_OK):
+            problems.append(
+                ConfigProblem(
+                    f"(environnement) {what}",
+                    tr(f"{path} absent ou non inscriptible", f"{path} missing or not writable"),
+                )
+            )
+    if paths.home.stat().st_mode & stat.S_IWOTH:
+        problems.append(
+            ConfigProblem(
+                "(environnement) home",
+                tr(f"{home} est inscriptible par tous", f"{home} is world-writable"),
+            )
+        )
+    return problems
