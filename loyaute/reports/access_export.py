@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,7 @@ def build_export(ws: Workspace, agent_id: str) -> dict[str, Any]:
             "date": r.date,
             "kept_until": (
                 expires_on(date.fromisoformat(r.date), purpose.retention_after_month_end_days)
+                - timedelta(days=1)
             ).isoformat(),
         }
         for r in records
