@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import MON, TUE, iis_file, local, make_workspace, owa, vpn_session, write_logs
+from tests.builders import (
+    MON,
+    TUE,
+    iis_file,
+    local,
+    make_workspace,
+    owa,
+    run_ingest,
+    vpn_session,
+    write_logs,
+)
 
 SCRIPT = """
 import sys
@@ -49,12 +59,22 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A workspace with one earlier ingest, and a folder of new logs to ingest."""
     root = tmp_path_factory.mktemp("crash")
     ws = make_workspace(root)
-    from tests.builders import run_ingest
-
-    run_ingest(ws, [write_logs(root / "first", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 16)))])
+    run_ingest(
+        ws,
+        [
+            write_logs(
+                root / "first", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 16))
+            )
+        ],
+    )
     ws.close()
     logs = root / "new"
-    write_logs(logs, "fgt.log", vpn_session("hpetit", local(TUE, 8), local(TUE, 13), 5) + vpn_session("pdurand", local(MON, 14), local(MON, 15), 6))
+    write_logs(
+        logs,
+        "fgt.log",
+        vpn_session("hpetit", local(TUE, 8), local(TUE, 13), 5)
+        + vpn_session("pdurand", local(MON, 14), local(MON, 15), 6),
+    )
     iis_file(logs, "u_ex.log", [owa("jdupont", local(TUE, 15)), owa("hpetit", local(MON, 10))])
     return root / "ws", logs
 
@@ -88,5 +108,9 @@ def test_killed_ingest_then_rerun_equals_a_clean_run(
     assert snapshot(crashed) in (before, expected)  # whole generations only
     assert run(crashed, logs) == 0
     assert snapshot(crashed) == expected
-    leftovers = [p.name for p in (crashed / "store" / "activity").iterdir() if p.name.startswith((".staging", "gen-"))]
+    leftovers = [
+        p.name
+        for p in (crashed / "store" / "activity").iterdir()
+        if p.name.startswith((".staging", "gen-"))
+    ]
     assert len(leftovers) == 1  # half-built generations swept

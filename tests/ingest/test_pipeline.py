@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from loyaute.clock import FixedClock
@@ -13,7 +15,7 @@ from loyaute.demo import logs
 from loyaute.errors import GateError
 from loyaute.ingest.pipeline import mask, rescope
 from loyaute.schedule import import_schedule
-from loyaute.store.records import RECORD_SCHEMA
+from loyaute.store.records import RECORD_SCHEMA, FileOps, StoreError
 from tests.builders import (
     NOW,
     iis_file,
@@ -34,12 +36,20 @@ TUE = date(2026, 3, 24)
 def test_a_day_of_traces_becomes_half_day_records(tmp_path: Path) -> None:
     """VPN, mail and apps traces of one telework day become (agent, day, half, categories)."""
     ws = make_workspace(tmp_path)
-    fgt = write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 8, 40), local(MON, 12, 10)))
-    iis = iis_file(tmp_path / "logs", "u_ex260323.log", [owa("jeanne.dupont@lenord.fr", local(MON, 14, 5))])
+    fgt = write_logs(
+        tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 8, 40), local(MON, 12, 10))
+    )
+    iis = iis_file(
+        tmp_path / "logs", "u_ex260323.log", [owa("jeanne.dupont@lenord.fr", local(MON, 14, 5))]
+    )
     proxy = write_logs(
         tmp_path / "logs",
         "access.log",
-        [logs.proxy_line(local(MON, 15, 0), "grandangle.extranet.lenord.fr", "/ga/", "LENORD\\jdupont")],
+        [
+            logs.proxy_line(
+                local(MON, 15, 0), "grandangle.extranet.lenord.fr", "/ga/", "LENORD\\jdupont"
+            )
+        ],
     )
     report = run_ingest(ws, [fgt, iis, proxy])
     assert not report.failed
@@ -54,7 +64,9 @@ def test_a_day_of_traces_becomes_half_day_records(tmp_path: Path) -> None:
 def test_gates_a1_a3_refuse_ingest_naming_what_is_missing(tmp_path: Path) -> None:
     """A1–A3: ingest refuses while the register entry or the legal basis is missing."""
     ws = make_workspace(tmp_path, register_update={"registered_on": "", "legal_text": ""})
-    fgt = write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))
+    fgt = write_logs(
+        tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+    )
     with pytest.raises(GateError) as info:
         run_ingest(ws, [fgt])
     message = str(info.value)
@@ -68,7 +80,9 @@ def test_gates_a1_a3_refuse_ingest_naming_what_is_missing(tmp_path: Path) -> Non
 def test_a2_crosscheck_needs_subsidiarity(tmp_path: Path) -> None:
     """D2/A2: cross-check mode cannot run without the DPIA's subsidiarity section."""
     ws = make_workspace(tmp_path, register_update={"dpia_subsidiarity": ""})
-    fgt = write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))
+    fgt = write_logs(
+        tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+    )
     with pytest.raises(GateError, match="dpia_subsidiarity"):
         run_ingest(ws, [fgt])
     ws.close()
@@ -103,7 +117,8 @@ def test_a6_backfill_older_than_t0_is_refused_counted_and_audited(tmp_path: Path
     fgt = write_logs(
         tmp_path / "logs",
         "fgt.log",
-        vpn_session("jdupont", local(MON, 9), local(MON, 16)) + vpn_session("jdupont", local(TUE, 9), local(TUE, 10), 2),
+        vpn_session("jdupont", local(MON, 9), local(MON, 16))
+        + vpn_session("jdupont", local(TUE, 9), local(TUE, 10), 2),
     )
     report = run_ingest(ws, [fgt])
     assert report.files[0].dropped["before_t0"] == 2  # Monday AM and PM, before A1's notice
@@ -117,7 +132,9 @@ def test_a6_backfill_older_than_t0_is_refused_counted_and_audited(tmp_path: Path
 def test_no_notice_means_no_t0_and_nothing_kept(tmp_path: Path) -> None:
     """A7/A5: an agent without a notice delivery date has no T0: nothing is kept about them."""
     ws = make_workspace(tmp_path, notices={"A2": MON, "A3": MON, "A4": MON})
-    fgt = write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))
+    fgt = write_logs(
+        tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+    )
     report = run_ingest(ws, [fgt])
     assert stored(ws) == set()
     assert report.files[0].dropped["no_t0"] == 1
@@ -128,7 +145,9 @@ def test_b4_only_telework_half_days_are_kept(tmp_path: Path) -> None:
     """B4: leave, sickness, training, missions, field and union half-days are never kept."""
     days = [MON + timedelta(days=i) for i in range(5)]
     codes = ["CA", "MAL", "FORM", "VAD", "ASA"]
-    ws = make_workspace(tmp_path, schedule=[("A1", d, "JOUR", c) for d, c in zip(days, codes, strict=True)])
+    ws = make_workspace(
+        tmp_path, schedule=[("A1", d, "JOUR", c) for d, c in zip(days, codes, strict=True)]
+    )
     lines = []
     for i, d in enumerate(days):
         lines += vpn_session("jdupont", local(d, 9), local(d, 10), 100 + i)
@@ -141,7 +160,14 @@ def test_b4_only_telework_half_days_are_kept(tmp_path: Path) -> None:
 def test_b4_pending_then_promoted_when_the_schedule_arrives(tmp_path: Path) -> None:
     """B4: a half-day without a schedule waits (pending) and is kept once it is scheduled."""
     ws = make_workspace(tmp_path, schedule=[], now=datetime(2026, 3, 25, 18, 0, tzinfo=NOW.tzinfo))
-    report = run_ingest(ws, [write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))])
+    report = run_ingest(
+        ws,
+        [
+            write_logs(
+                tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+            )
+        ],
+    )
     assert report.files[0].pending == 1
     assert stored(ws) == set()
     assert ws.activity.read("pending").num_rows == 1
@@ -157,9 +183,18 @@ def test_b4_pending_then_promoted_when_the_schedule_arrives(tmp_path: Path) -> N
 def test_b4_pending_expires_after_pending_days(tmp_path: Path) -> None:
     """B4: a half-day whose schedule never comes is dropped after `pending_days` (7)."""
     ws = make_workspace(tmp_path, schedule=[], now=datetime(2026, 3, 24, 18, 0, tzinfo=NOW.tzinfo))
-    run_ingest(ws, [write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))])
+    run_ingest(
+        ws,
+        [
+            write_logs(
+                tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+            )
+        ],
+    )
     assert ws.activity.read("pending").num_rows == 1
-    ws.clock = FixedClock(datetime(2026, 3, 30, 18, 0, tzinfo=NOW.tzinfo))  # 7 days after: still waiting
+    ws.clock = FixedClock(
+        datetime(2026, 3, 30, 18, 0, tzinfo=NOW.tzinfo)
+    )  # 7 days after: still waiting
     rescope(ws, set())
     assert ws.activity.read("pending").num_rows == 1
     ws.clock = FixedClock(datetime(2026, 3, 31, 18, 0, tzinfo=NOW.tzinfo))  # 8 days after: dropped
@@ -172,7 +207,14 @@ def test_b4_pending_expires_after_pending_days(tmp_path: Path) -> None:
 def test_schedule_change_rescopes_stored_records(tmp_path: Path) -> None:
     """B4: a telework half-day later re-coded as leave is no longer kept."""
     ws = make_workspace(tmp_path)
-    run_ingest(ws, [write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))])
+    run_ingest(
+        ws,
+        [
+            write_logs(
+                tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+            )
+        ],
+    )
     assert len(stored(ws)) == 1
     (tmp_path / "fix.csv").write_text(schedule_csv([("A1", MON, "JOUR", "CA")]), encoding="utf-8")
     rescope(ws, import_schedule(ws.state, [tmp_path / "fix.csv"], ws.settings.schedule).days)
@@ -183,7 +225,14 @@ def test_schedule_change_rescopes_stored_records(tmp_path: Path) -> None:
 def test_b5_ineligible_family_is_not_processed(tmp_path: Path) -> None:
     """B5: social work is not an eligible family: its telework half-days are not kept."""
     ws = make_workspace(tmp_path)
-    report = run_ingest(ws, [write_logs(tmp_path / "logs", "fgt.log", vpn_session("mleroy", local(MON, 9), local(MON, 10)))])
+    report = run_ingest(
+        ws,
+        [
+            write_logs(
+                tmp_path / "logs", "fgt.log", vpn_session("mleroy", local(MON, 9), local(MON, 10))
+            )
+        ],
+    )
     assert stored(ws) == set()
     assert report.files[0].dropped["not_eligible"] == 1
     ws.close()
@@ -210,7 +259,11 @@ def test_c9_traces_outside_the_windows_are_ignored(tmp_path: Path) -> None:
     iis = iis_file(
         tmp_path / "logs",
         "u.log",
-        [owa("jdupont", local(MON, 22, 15)), owa("jdupont", local(TUE, 6, 30)), owa("hpetit", local(TUE, 7, 0))],
+        [
+            owa("jdupont", local(MON, 22, 15)),
+            owa("jdupont", local(TUE, 6, 30)),
+            owa("hpetit", local(TUE, 7, 0)),
+        ],
     )
     run_ingest(ws, [iis])
     assert stored(ws) == {("A4", "2026-03-24", "AM", "telework", "mail")}
@@ -221,8 +274,23 @@ def test_background_traffic_is_not_a_trace(tmp_path: Path) -> None:
     """A phone Ping and Outlook's sync are background: not a trace unless configured."""
     ws = make_workspace(tmp_path)
     lines = [
-        logs.iis_line(local(MON, 9), "POST", "/Microsoft-Server-ActiveSync/default.eas", "Cmd=Ping&User=jdupont", "LENORD\\jdupont", logs.PHONE_UA, taken_ms=1_700_000),
-        logs.iis_line(local(MON, 10), "POST", "/mapi/emsmdb/", "MailboxId=1", "LENORD\\jdupont", logs.OUTLOOK_UA),
+        logs.iis_line(
+            local(MON, 9),
+            "POST",
+            "/Microsoft-Server-ActiveSync/default.eas",
+            "Cmd=Ping&User=jdupont",
+            "LENORD\\jdupont",
+            logs.PHONE_UA,
+            taken_ms=1_700_000,
+        ),
+        logs.iis_line(
+            local(MON, 10),
+            "POST",
+            "/mapi/emsmdb/",
+            "MailboxId=1",
+            "LENORD\\jdupont",
+            logs.OUTLOOK_UA,
+        ),
     ]
     report = run_ingest(ws, [iis_file(tmp_path / "logs", "u.log", lines)])
     assert report.files[0].events == 2
@@ -233,7 +301,11 @@ def test_background_traffic_is_not_a_trace(tmp_path: Path) -> None:
 def test_unmatched_logins_are_counted_never_stored(tmp_path: Path) -> None:
     """Logins that match nobody are shown to the operator and never stored as activity."""
     ws = make_workspace(tmp_path)
-    fgt = write_logs(tmp_path / "logs", "fgt.log", vpn_session("prestataire.externe", local(MON, 9), local(MON, 10)))
+    fgt = write_logs(
+        tmp_path / "logs",
+        "fgt.log",
+        vpn_session("prestataire.externe", local(MON, 9), local(MON, 10)),
+    )
     report = run_ingest(ws, [fgt])
     assert report.files[0].unmatched == {"prestataire.externe": 1}
     assert stored(ws) == set()
@@ -252,7 +324,10 @@ def test_dst_autumn_day_splits_halves_in_local_time(tmp_path: Path) -> None:
     iis = iis_file(
         tmp_path / "logs",
         "u.log",
-        [owa("jdupont", datetime(2026, 10, 25, 10, 35, tzinfo=utc)), owa("hpetit", datetime(2026, 10, 25, 11, 35, tzinfo=utc))],
+        [
+            owa("jdupont", datetime(2026, 10, 25, 10, 35, tzinfo=utc)),
+            owa("hpetit", datetime(2026, 10, 25, 11, 35, tzinfo=utc)),
+        ],
     )
     run_ingest(ws, [iis])
     assert stored(ws) == {
@@ -269,7 +344,10 @@ def test_dst_spring_day_splits_halves_in_local_time(tmp_path: Path) -> None:
     iis = iis_file(
         tmp_path / "logs",
         "u.log",
-        [owa("jdupont", datetime(2026, 3, 28, 10, 35, tzinfo=utc)), owa("jdupont", datetime(2026, 3, 29, 10, 35, tzinfo=utc))],
+        [
+            owa("jdupont", datetime(2026, 3, 28, 10, 35, tzinfo=utc)),
+            owa("jdupont", datetime(2026, 3, 29, 10, 35, tzinfo=utc)),
+        ],
     )
     run_ingest(ws, [iis])
     assert stored(ws) == {
@@ -307,15 +385,28 @@ def test_b1_b2_b6_the_store_holds_only_the_projection(tmp_path: Path) -> None:
     B6: agents appear only as keyed pseudonyms, and the key is nowhere else."""
     ws = make_workspace(tmp_path)
     lines = vpn_session("jdupont", local(MON, 9), local(MON, 16))
-    run_ingest(ws, [write_logs(tmp_path / "logs", "fgt.log", lines), iis_file(tmp_path / "logs", "u.log", [owa("hpetit", local(MON, 9))])])
-    import pyarrow.parquet as pq
-
+    run_ingest(
+        ws,
+        [
+            write_logs(tmp_path / "logs", "fgt.log", lines),
+            iis_file(tmp_path / "logs", "u.log", [owa("hpetit", local(MON, 9))]),
+        ],
+    )
     files = list((ws.paths.activity).rglob("*.parquet"))
     assert files
     for f in files:
         assert pq.read_schema(f).remove_metadata() == RECORD_SCHEMA.remove_metadata()
     key = ws.paths.key(ws.settings).read_text().strip()
-    forbidden = [b"198.51.100.7", b"jdupont", b"hpetit", b"/owa/service.svc", b"tunnel-up", b"A1", b"A4", key.encode()]
+    forbidden = [
+        b"198.51.100.7",
+        b"jdupont",
+        b"hpetit",
+        b"/owa/service.svc",
+        b"tunnel-up",
+        b"A1",
+        b"A4",
+        key.encode(),
+    ]
     for f in ws.paths.activity.rglob("*"):
         if f.is_file():
             data = f.read_bytes()
@@ -332,7 +423,10 @@ def test_b1_b2_b6_the_store_holds_only_the_projection(tmp_path: Path) -> None:
 def test_f6_quarantine_keeps_a_few_masked_examples_for_seven_days(tmp_path: Path) -> None:
     """F6: malformed input is personal data too: a few examples, identifiers masked, 7 days."""
     ws = make_workspace(tmp_path)
-    bad = [f"2026-03-23 99:99:99 10.0.5.11 POST /owa/service.svc action=GetItem 443 LENORD\\jdupont 10.1.2.{i} ua - 200 0 0 5" for i in range(9)]
+    bad = [
+        f"2026-03-23 99:99:99 10.0.5.11 POST /owa/service.svc action=GetItem 443 LENORD\\jdupont 10.1.2.{i} ua - 200 0 0 5"
+        for i in range(9)
+    ]
     run_ingest(ws, [iis_file(tmp_path / "logs", "u.log", bad)])
     rows = ws.state.execute("SELECT masked, reason FROM quarantine").fetchall()
     assert len(rows) == 5
@@ -352,7 +446,14 @@ def test_mask_keeps_shape_hides_identifiers() -> None:
 def test_f2_retention_purges_after_month_end_plus_31_days_and_audits_it(tmp_path: Path) -> None:
     """F2: records of March are kept through 1 May (31 days after 31 March), purged on 2 May."""
     ws = make_workspace(tmp_path)
-    run_ingest(ws, [write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))])
+    run_ingest(
+        ws,
+        [
+            write_logs(
+                tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+            )
+        ],
+    )
     ws.clock = FixedClock(datetime(2026, 5, 1, 12, 0, tzinfo=NOW.tzinfo))
     run_ingest(ws, [])
     assert len(stored(ws)) == 1
@@ -368,23 +469,31 @@ def test_f2_retention_purges_after_month_end_plus_31_days_and_audits_it(tmp_path
 
 def test_disk_full_leaves_the_store_unchanged(tmp_path: Path) -> None:
     """A disk that fills during the commit: the store is unchanged and the error says so."""
-    import errno
-
-    from loyaute.store.records import FileOps, StoreError
 
     class FullDisk(FileOps):
         def write_parquet(self, table, path):  # type: ignore[no-untyped-def]
             raise OSError(errno.ENOSPC, "No space left on device")
 
     ws = make_workspace(tmp_path)
-    run_ingest(ws, [write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))])
+    run_ingest(
+        ws,
+        [
+            write_logs(
+                tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+            )
+        ],
+    )
     before = store_bytes(ws.paths.home)
     ws.activity.ops = FullDisk()
-    second = write_logs(tmp_path / "logs2", "fgt.log", vpn_session("hpetit", local(TUE, 9), local(TUE, 10)))
-    with pytest.raises(StoreError, match="disque plein|disk full"):
+    second = write_logs(
+        tmp_path / "logs2", "fgt.log", vpn_session("hpetit", local(TUE, 9), local(TUE, 10))
+    )
+    with pytest.raises(StoreError, match=r"disque plein|disk full"):
         run_ingest(ws, [second])
     assert store_bytes(ws.paths.home) == before
-    assert ws.state.execute("SELECT COUNT(*) FROM manifest").fetchone()[0] == 1  # not recorded: re-run later
+    assert (
+        ws.state.execute("SELECT COUNT(*) FROM manifest").fetchone()[0] == 1
+    )  # not recorded: re-run later
     ws.activity.ops = FileOps()
     run_ingest(ws, [second])
     assert ("A4", "2026-03-24", "AM", "telework", "vpn") in stored(ws)
@@ -394,7 +503,11 @@ def test_disk_full_leaves_the_store_unchanged(tmp_path: Path) -> None:
 def test_source_not_enabled_is_refused(tmp_path: Path) -> None:
     """A4: a format outside [sources] enabled is not read (adding one is a material change)."""
     ws = make_workspace(tmp_path)
-    journal = write_logs(tmp_path / "logs", "journal.jsonl", ['{"timestamp": "2026-03-23T09:00:00+01:00", "user": "jdupont"}'])
+    journal = write_logs(
+        tmp_path / "logs",
+        "journal.jsonl",
+        ['{"timestamp": "2026-03-23T09:00:00+01:00", "user": "jdupont"}'],
+    )
     report = run_ingest(ws, [journal], forced_format="jsonl")
     assert report.files[0].status == "refused"
     assert report.failed
