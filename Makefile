@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EXTRAS ?= test
 
-.PHONY: install test lint typecheck unit demo bench clean
+.PHONY: install test lint typecheck unit demo parse-examples bench clean
 
 $(BIN)/.installed-$(EXTRAS): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ unit: install
 test: lint typecheck unit
 
 demo: install
+	$(BIN)/loyaute --home loyaute-home demo
+
+parse-examples: install
 	$(BIN)/loyaute parse --config examples/loyaute.toml examples/logs
 
 bench: install
