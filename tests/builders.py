@@ -45,9 +45,15 @@ def schedule_csv(rows: list[tuple[str, date, str, str]]) -> str:
     return "agent_id,date,half_day,code\n" + body
 
 
-def week_schedule(first: date = date(2026, 3, 23), days: int = 7) -> list[tuple[str, date, str, str]]:
+def week_schedule(
+    first: date = date(2026, 3, 23), days: int = 7
+) -> list[tuple[str, date, str, str]]:
     """Everyone in telework every day of the week (weekends included, for the DST tests)."""
-    return [(a, first + timedelta(days=i), "JOUR", "TLT") for a in ("A1", "A2", "A3", "A4") for i in range(days)]
+    return [
+        (a, first + timedelta(days=i), "JOUR", "TLT")
+        for a in ("A1", "A2", "A3", "A4")
+        for i in range(days)
+    ]
 
 
 def make_workspace(
@@ -82,7 +88,9 @@ def make_workspace(
     ws = Workspace.open(home, FixedClock(now))
     (root / "directory.csv").write_text(DIRECTORY, encoding="utf-8")
     store_directory(ws.state, parse_directory(root / "directory.csv", ws.settings.directory))
-    (root / "schedule.csv").write_text(schedule_csv(schedule if schedule is not None else week_schedule()), encoding="utf-8")
+    (root / "schedule.csv").write_text(
+        schedule_csv(schedule if schedule is not None else week_schedule()), encoding="utf-8"
+    )
     import_schedule(ws.state, [root / "schedule.csv"], ws.settings.schedule)
     for agent, day in (notices or dict.fromkeys(("A1", "A2", "A3", "A4"), start)).items():
         record_notices(ws, day, [agent], actor="test")
@@ -119,7 +127,9 @@ def vpn_session(user: str, start: datetime, end: datetime, tunnel: int = 1001) -
 
 def owa(user: str, at: datetime, action: str = "FindItem") -> str:
     """An interactive OWA request."""
-    return logs.iis_line(at, "POST", "/owa/service.svc", f"action={action}&app=Mail", user, logs.BROWSER_UA)
+    return logs.iis_line(
+        at, "POST", "/owa/service.svc", f"action={action}&app=Mail", user, logs.BROWSER_UA
+    )
 
 
 def iis_file(folder: Path, name: str, lines: list[str]) -> Path:
@@ -139,5 +149,7 @@ def stored(ws: Workspace) -> set[tuple[str, str, str, str, str]]:
     out = set()
     for r in ws.activity.read("records").to_pylist():
         cats = ";".join(c for c in ("vpn", "mail", "apps") if r[c])
-        out.add((agents.get(r["agent"], r["agent"]), r["day"].isoformat(), r["half"], r["scope"], cats))
+        out.add(
+            (agents.get(r["agent"], r["agent"]), r["day"].isoformat(), r["half"], r["scope"], cats)
+        )
     return out

@@ -87,7 +87,9 @@ def test_demo_refuses_to_overwrite_a_real_workspace(tmp_path: Path) -> None:
 
 def test_demo_command_prints_a_summary(tmp_path: Path) -> None:
     home = tmp_path / "d"
-    result = CliRunner().invoke(app, ["--home", str(home), "demo", "--agents", "20", "--weeks", "1"])
+    result = CliRunner().invoke(
+        app, ["--home", str(home), "demo", "--agents", "20", "--weeks", "1"]
+    )
     assert result.exit_code == 0, result.stderr
     assert str(home) in result.stdout
     assert "demi-journées conservées" in result.stdout

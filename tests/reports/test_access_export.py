@@ -23,10 +23,25 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 def test_g2_export_files_and_columns(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
-    run_ingest(ws, [write_logs(tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10)))])
+    run_ingest(
+        ws,
+        [
+            write_logs(
+                tmp_path / "logs", "fgt.log", vpn_session("jdupont", local(MON, 9), local(MON, 10))
+            )
+        ],
+    )
     result = write_export(ws, "A1", tmp_path / "out", actor="dpo.test")
     header, rows = read_csv(tmp_path / "out" / "records.csv")
-    assert header == ["date", "half_day", "scheduled", "status", "categories", "declaration", "annotation"]
+    assert header == [
+        "date",
+        "half_day",
+        "scheduled",
+        "status",
+        "categories",
+        "declaration",
+        "annotation",
+    ]
     assert rows[0] == {
         "date": "2026-03-23",
         "half_day": "AM",
@@ -44,10 +59,21 @@ def test_g2_export_files_and_columns(tmp_path: Path) -> None:
     assert viewers[-1]["action"] == "access_export"  # the export lists itself (H1)
     assert viewers[-1]["actor"] == "dpo.test"
     content = json.loads((tmp_path / "out" / "export.json").read_text(encoding="utf-8"))
-    for key in ("records", "viewers", "legal_basis", "legal_text", "retention", "rights", "statement"):
+    for key in (
+        "records",
+        "viewers",
+        "legal_basis",
+        "legal_text",
+        "retention",
+        "rights",
+        "statement",
+    ):
         assert content[key], key
     assert content["legal_basis"] == "public_task"
-    assert content["retention"]["per_record"][0] == {"date": "2026-03-23", "kept_until": "2026-05-01"}
+    assert content["retention"]["per_record"][0] == {
+        "date": "2026-03-23",
+        "kept_until": "2026-05-01",
+    }
     html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in html
     assert "Qui a consulté vos données" in html
@@ -88,7 +114,9 @@ def test_access_export_works_when_the_committee_gate_fails(tmp_path: Path) -> No
     ws = make_workspace(tmp_path, register_update={"committee_config_fingerprint": "0" * 64})
     home = ws.paths.home
     ws.close()
-    result = CliRunner().invoke(app, ["--home", str(home), "access-export", "A1", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        app, ["--home", str(home), "access-export", "A1", "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "o" / "records.csv").is_file()
 
@@ -97,6 +125,8 @@ def test_unknown_agent_is_refused(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
     home = ws.paths.home
     ws.close()
-    result = CliRunner().invoke(app, ["--home", str(home), "access-export", "Z9", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        app, ["--home", str(home), "access-export", "Z9", "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 1
     assert "Z9" in result.stderr
