@@ -211,6 +211,14 @@ class ActivityStore:
         """Replace (or drop, with None) whole day partitions, all or nothing."""
         if not any(changes.values()):
             return
+        # Rule B2: every table is checked before a byte reaches the disk.
+        checked = {
+            table: {
+                day: (check_schema(t) if t is not None and t.num_rows else None)
+                for day, t in days.items()
+            }
+            for table, days in changes.items()
+        }
         self.root.mkdir(parents=True, exist_ok=True)
         self.sweep()
         previous = self.generation()
@@ -218,35 +226,37 @@ class ActivityStore:
         name = f"{number:06d}"
         staging = self.root / f".staging-{name}"
         shutil.rmtree(staging, ignore_errors=True)
+        switched = False
         try:
             for table in TABLES:
                 (staging / table).mkdir(parents=True)
                 current = self.partitions(table)
-                changed = changes.get(table, {})
+                changed = checked.get(table, {})
                 for day in sorted(set(current) | set(changed)):
+                    target = staging / table / f"day={day.isoformat()}"
                     if day in changed:
                         new = changed[day]
-                        if new is None or new.num_rows == 0:
+                        if new is None:
                             continue
-                        target = staging / table / f"day={day.isoformat()}"
                         target.mkdir()
-                        self.ops.write_parquet(check_schema(new), target / "part.parquet")
+                        self.ops.write_parquet(new, target / "part.parquet")
                         _maybe_crash("partition-written")
                     else:
-                        target = staging / table / f"day={day.isoformat()}"
                         target.mkdir()
                         self.ops.link(current[day], target / "part.parquet")
             _maybe_crash("before-switch")
             self.ops.replace(staging, self.root / f"gen-{name}")
             self.ops.write_text(self.root / "CURRENT.tmp", name + "\n")
             self.ops.replace(self.root / "CURRENT.tmp", self.root / "CURRENT")
-            self.ops.fsync_dir(self.root)
-        except OSError as exc:
+            switched = True
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
             if (self.root / "CURRENT.tmp").exists():
                 (self.root / "CURRENT.tmp").unlink()
             if self.generation() != self.root / f"gen-{name}":
                 shutil.rmtree(self.root / f"gen-{name}", ignore_errors=True)
+            if not isinstance(exc, OSError):
+                raise
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             raise StoreError(
                 tr(
@@ -259,6 +269,13 @@ class ActivityStore:
                 if full
                 else None,
             ) from exc
+        if switched:
+            try:
+                self.ops.fsync_dir(self.root)
+            except OSError:
+                # The switch happened; a failed directory flush cannot be undone, only retried
+                # by the next commit. The new generation is the store now.
+                pass
         _maybe_crash("after-switch")
         self.sweep()
 
