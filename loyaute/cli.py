@@ -6,6 +6,7 @@ carries (1 refused, 2 usage, 78 configuration); a user error never shows a trace
 
 from __future__ import annotations
 
+import csv
 import functools
 import getpass
 import json
@@ -34,9 +35,27 @@ from loyaute.ingest.files import ReadError, expand_paths
 from loyaute.ingest.pipeline import IngestReport, ingest, rescope
 from loyaute.ingest.reading import FileResult, parse_file, resolve_source
 from loyaute.policy import gates as gates_mod
+from loyaute.policy.cases import answer_case, close_case, export_case, open_case, show_case
+from loyaute.policy.documents import write_document
 from loyaute.policy.notices import record_notices
 from loyaute.policy.retention import purge
+from loyaute.policy.rights import (
+    access_request_clocks,
+    annotate,
+    decide_objection,
+    declare,
+    extend_access_request,
+    object_to_processing,
+    open_dispute,
+    record_access_request,
+    resolve_dispute,
+    validate_statement,
+)
 from loyaute.reports.access_export import write_export
+from loyaute.reports.agent_view import RECORD_COLUMNS
+from loyaute.reports.presence import PRESENCE_COLUMNS
+from loyaute.reports.runner import NO_PROOF, run_presence, run_validity
+from loyaute.reports.validity import VALIDITY_COLUMNS
 from loyaute.schedule import import_schedule
 from loyaute.sources import build_sources
 from loyaute.sources.base import Parsed, reason_text
@@ -442,7 +461,8 @@ def gates_command(
     missing_notice = ws.state.execute(
         "SELECT COUNT(*) FROM agents WHERE agent_id NOT IN (SELECT agent_id FROM notices)"
     ).fetchone()[0]
-    gates = gates_mod.evaluate(ws.settings, ws.register, missing_notice)
+    total = ws.state.execute("SELECT COUNT(*) FROM agents").fetchone()[0]
+    gates = gates_mod.evaluate(ws.settings, ws.register, missing_notice, total)
     table = Table(title=tr("Garde-fous", "Gates"), title_justify="left")
     table.add_column("ID")
     table.add_column(tr("garde-fou", "gate"))
@@ -661,6 +681,413 @@ def purge_command(
     for rule, count in sorted(report.removed.items()):
         verb = tr("à supprimer", "to remove") if dry_run else tr("supprimé(s)", "removed")
         out.print(f"{rule}: {count} {verb}")
+
+
+# --- reports, declarations, cases, rights, documents ---------------------------------------------
+
+report_app = typer.Typer(help=tr("Rapports agrégés.", "Aggregate reports."), no_args_is_help=True)
+case_app = typer.Typer(
+    help=tr("Dossiers d'examen individuels (D5).", "Individual review cases (D5)."),
+    no_args_is_help=True,
+)
+dispute_app = typer.Typer(help=tr("Contestations (D4).", "Disputes (D4)."), no_args_is_help=True)
+rights_app = typer.Typer(
+    help=tr("Droits des agents (G1, G3).", "Agents' rights (G1, G3)."), no_args_is_help=True
+)
+statement_app = typer.Typer(
+    help=tr("Relevés mensuels de déclarations.", "Monthly statements of declarations."),
+    no_args_is_help=True,
+)
+app.add_typer(report_app, name="report")
+app.add_typer(case_app, name="case")
+app.add_typer(dispute_app, name="dispute")
+app.add_typer(rights_app, name="rights")
+app.add_typer(statement_app, name="statement")
+
+RoleOption = Annotated[
+    str, typer.Option("--as", help=tr("Rôle de la personne qui lit.", "Role of the reader."))
+]
+ActorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        help=tr(
+            "Qui agit (défaut LOYAUTE_ACTOR ou l'utilisateur).",
+            "Who acts (default LOYAUTE_ACTOR or the user).",
+        ),
+    ),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="table | csv | json")]
+
+
+def _emit(
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    fmt: str,
+    parameters: dict[str, Any],
+    title: str,
+) -> None:
+    if fmt == "csv":
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+        )
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: ("true" if v is True else "false" if v is False else v) for k, v in row.items()}
+            )
+        return
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {"parameters": parameters, "rows": rows}, ensure_ascii=False, indent=2, default=str
+            )
+        )
+        return
+    if fmt != "table":
+        raise UsageError(tr("--format table, csv ou json", "--format table, csv or json"))
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(str(row.get(c, ""))) for c in columns))
+    out.print(table)
+    for key, value in parameters.items():
+        out.print(f"{key} : {escape(str(value))}")
+
+
+def _day_option(text: str | None) -> date | None:
+    return _parse_date(text) if text else None
+
+
+@report_app.command("presence")
+@handle_errors
+def report_presence_command(
+    day_from: Annotated[str | None, typer.Option("--from", help="AAAA-MM-JJ")] = None,
+    day_to: Annotated[str | None, typer.Option("--to", help="AAAA-MM-JJ")] = None,
+    by: Annotated[str, typer.Option("--by", help="service | job_family")] = "service",
+    period: Annotated[str | None, typer.Option("--period", help="week | month")] = None,
+    fmt: FormatOption = "table",
+    role: RoleOption = "dpo",
+    actor: ActorOption = None,
+) -> None:
+    """Présence en télétravail agrégée, avec secret statistique (E2, E3). / Aggregated telework
+    presence with disclosure control (E2, E3)."""
+    if by not in ("service", "job_family") or period not in (None, "week", "month"):
+        raise UsageError(
+            tr(
+                "--by service|job_family, --period week|month",
+                "--by service|job_family, --period week|month",
+            )
+        )
+    ws = _open()
+    report = run_presence(
+        ws, actor or _actor(), role, by, period, _day_option(day_from), _day_option(day_to)
+    )
+    _emit(
+        report.rows,
+        PRESENCE_COLUMNS,
+        fmt,
+        report.parameters,
+        tr("Présence en télétravail (agrégats)", "Telework presence (aggregates)"),
+    )
+
+
+@report_app.command("validity")
+@handle_errors
+def report_validity_command(
+    day_from: Annotated[str | None, typer.Option("--from", help="AAAA-MM-JJ")] = None,
+    day_to: Annotated[str | None, typer.Option("--to", help="AAAA-MM-JJ")] = None,
+    fmt: FormatOption = "table",
+    role: RoleOption = "dpo",
+    actor: ActorOption = None,
+) -> None:
+    """Étude de validité par famille de métiers. / Validity study by job family."""
+    ws = _open()
+    report = run_validity(ws, actor or _actor(), role, _day_option(day_from), _day_option(day_to))
+    _emit(
+        report.rows,
+        VALIDITY_COLUMNS,
+        fmt,
+        report.parameters,
+        tr("Étude de validité", "Validity study"),
+    )
+
+
+@app.command("declare")
+@handle_errors
+def declare_command(
+    agent: Annotated[str, typer.Option("--agent", help="ID")],
+    day: Annotated[str, typer.Option("--date", help="AAAA-MM-JJ")],
+    half: Annotated[str, typer.Option("--half", help="AM | PM")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="system | phone | home_visit | meeting | field | other")
+    ],
+    note: Annotated[str, typer.Option("--note")] = "",
+) -> None:
+    """L'agent déclare une demi-journée de télétravail (D2). / The agent declares a half-day (D2)."""
+    ws = _open()
+    declare(ws, agent, _parse_date(day), half.upper(), kind, note)
+    out.print(tr("Déclaration enregistrée.", "Declaration recorded."))
+
+
+@app.command("annotate")
+@handle_errors
+def annotate_command(
+    agent: Annotated[str, typer.Option("--agent", help="ID")],
+    day: Annotated[str, typer.Option("--date", help="AAAA-MM-JJ")],
+    half: Annotated[str, typer.Option("--half", help="AM | PM")],
+    text: Annotated[str, typer.Option("--text")],
+) -> None:
+    """L'agent annote une demi-journée (D3). / The agent annotates a half-day (D3)."""
+    ws = _open()
+    annotate(ws, agent, _parse_date(day), half.upper(), text)
+    out.print(tr("Annotation enregistrée.", "Annotation recorded."))
+
+
+@dispute_app.command("open")
+@handle_errors
+def dispute_open_command(
+    agent: Annotated[str, typer.Option("--agent", help="ID")],
+    day: Annotated[str, typer.Option("--date", help="AAAA-MM-JJ")],
+    half: Annotated[str, typer.Option("--half", help="AM | PM")],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """L'agent conteste un enregistrement, qui est gelé (D4). / Contest a record; it is frozen."""
+    ws = _open()
+    number = open_dispute(ws, agent, _parse_date(day), half.upper(), reason)
+    out.print(
+        tr("Contestation enregistrée, enregistrement gelé :", "Dispute recorded, record frozen:")
+    )
+    typer.echo(number)
+
+
+@dispute_app.command("resolve")
+@handle_errors
+def dispute_resolve_command(
+    number: Annotated[int, typer.Argument()],
+    by: Annotated[
+        str, typer.Option("--by", help=tr("Nom de la personne qui tranche.", "Who resolves."))
+    ],
+    resolution: Annotated[str, typer.Option("--resolution")],
+    role: RoleOption = "hr_reviewer",
+) -> None:
+    """Une personne nommée résout une contestation (D4). / A named person resolves a dispute."""
+    ws = _open()
+    resolve_dispute(ws, number, by, role, resolution)
+    out.print(tr("Contestation résolue.", "Dispute resolved."))
+
+
+@statement_app.command("validate")
+@handle_errors
+def statement_validate_command(
+    manager: Annotated[str, typer.Option("--manager", help="ID")],
+    month: Annotated[str, typer.Option("--month", help="AAAA-MM")],
+) -> None:
+    """Le responsable valide le relevé mensuel des déclarations (D2). / Validate the monthly statement."""
+    ws = _open()
+    rows = validate_statement(ws, manager, month)
+    _emit(
+        rows,
+        ("agent_id", "display_name", "telework_half_days", "declared"),
+        "table",
+        {},
+        tr(f"Relevé {month}", f"Statement {month}"),
+    )
+
+
+@case_app.command("open")
+@handle_errors
+def case_open_command(
+    agent: Annotated[str, typer.Option("--agent", help="ID")],
+    reviewer: Annotated[str, typer.Option("--reviewer")],
+    reason: Annotated[str, typer.Option("--reason")],
+    day_from: Annotated[str, typer.Option("--from", help="AAAA-MM-JJ")],
+    day_to: Annotated[str, typer.Option("--to", help="AAAA-MM-JJ")],
+    actor: ActorOption = None,
+) -> None:
+    """Ouvre un dossier d'examen ; imprime son numéro seul sur la dernière ligne. / Open a case;
+    print its number alone on the last line."""
+    ws = _open()
+    number = open_case(
+        ws, actor or _actor(), agent, reviewer, reason, _parse_date(day_from), _parse_date(day_to)
+    )
+    out.print(tr("Dossier ouvert ; l'agent est informé.", "Case opened; the agent is notified."))
+    typer.echo(number)
+
+
+@case_app.command("show")
+@handle_errors
+def case_show_command(
+    number: Annotated[int, typer.Argument()],
+    fmt: FormatOption = "table",
+    actor: ActorOption = None,
+    role: RoleOption = "hr_reviewer",
+) -> None:
+    """Le relecteur du dossier voit la période, ré-identifiée (E4). / The reviewer sees the period."""
+    ws = _open()
+    view = show_case(ws, number, actor or _actor(), role)
+    rows = [{"agent_id": view.agent["agent_id"], **r.as_dict()} for r in view.records]
+    params = {
+        tr("dossier", "case"): number,
+        "agent": f"{view.agent['display_name']} ({view.agent['agent_id']})",
+        tr("motif", "reason"): view.case["reason"],
+        tr("période", "period"): f"{view.case['day_from']} → {view.case['day_to']}",
+        tr("réponses de l'agent", "agent's answers"): " | ".join(a["text"] for a in view.answers),
+        "statement": tr(*NO_PROOF),
+    }
+    _emit(
+        rows,
+        ("agent_id", *RECORD_COLUMNS),
+        fmt,
+        params,
+        tr(f"Dossier n° {number}", f"Case #{number}"),
+    )
+
+
+@case_app.command("answer")
+@handle_errors
+def case_answer_command(
+    number: Annotated[int, typer.Argument()],
+    agent: Annotated[str, typer.Option("--agent", help="ID")],
+    text: Annotated[str, typer.Option("--text")],
+) -> None:
+    """L'agent répond avant toute décision (D5). / The agent answers before any decision (D5)."""
+    ws = _open()
+    answer_case(ws, number, agent, text)
+    out.print(tr("Réponse enregistrée.", "Answer recorded."))
+
+
+@case_app.command("close")
+@handle_errors
+def case_close_command(
+    number: Annotated[int, typer.Argument()],
+    outcome: Annotated[str, typer.Option("--outcome")],
+    actor: ActorOption = None,
+    role: RoleOption = "hr_reviewer",
+) -> None:
+    """Décision humaine, avec son dossier de preuves (D6). / A human decision with its evidence."""
+    ws = _open()
+    close_case(ws, number, actor or _actor(), outcome, role)
+    out.print(
+        tr(
+            "Dossier clos ; l'agent peut exporter le dossier complet.",
+            "Case closed; the agent may export the full file.",
+        )
+    )
+
+
+@case_app.command("export")
+@handle_errors
+def case_export_command(
+    number: Annotated[int, typer.Argument()],
+    out_dir: Annotated[Path, typer.Option("--out")],
+    agent: Annotated[
+        str, typer.Option("--agent", help=tr("L'agent concerné.", "The agent concerned."))
+    ],
+) -> None:
+    """L'agent exporte son dossier (D6). / The agent exports their case file (D6)."""
+    ws = _open()
+    path = export_case(ws, number, out_dir, agent, "agent", own_agent_id=agent)
+    out.print(str(path))
+
+
+@rights_app.command("request")
+@handle_errors
+def rights_request_command(
+    agent: Annotated[str, typer.Option("--agent", help="ID")],
+    on: Annotated[str | None, typer.Option("--on", help="AAAA-MM-JJ")] = None,
+) -> None:
+    """Enregistre une demande d'accès (délai d'un mois, G1). / Record an access request (G1)."""
+    ws = _open()
+    number = record_access_request(ws, agent, _parse_date(on) if on else ws.clock.now().date())
+    typer.echo(number)
+
+
+@rights_app.command("extend")
+@handle_errors
+def rights_extend_command(
+    number: Annotated[int, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """Prolongation motivée de deux mois (art. 12(3)). / Reasoned two-month extension."""
+    ws = _open()
+    extend_access_request(ws, number, reason)
+    out.print(tr("Prolongation enregistrée.", "Extension recorded."))
+
+
+@rights_app.command("list")
+@handle_errors
+def rights_list_command() -> None:
+    """Demandes d'accès et leur échéance. / Access requests and their deadlines."""
+    ws = _open()
+    rows = [c.__dict__ for c in access_request_clocks(ws)]
+    _emit(
+        rows,
+        ("id", "agent_id", "requested_on", "due_on", "status"),
+        "table",
+        {},
+        tr("Demandes d'accès", "Access requests"),
+    )
+    if any(r["status"] in ("warning", "overdue") for r in rows):
+        err.print(
+            tr(
+                "[yellow]Des demandes approchent ou dépassent leur échéance.[/]",
+                "[yellow]Some requests are near or past their deadline.[/]",
+            )
+        )
+
+
+@rights_app.command("object")
+@handle_errors
+def rights_object_command(
+    agent: Annotated[str, typer.Option("--agent", help="ID")],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """Opposition : le traitement de l'agent s'arrête (G3). / Objection: processing stops (G3)."""
+    ws = _open()
+    typer.echo(object_to_processing(ws, agent, reason))
+
+
+@rights_app.command("decide")
+@handle_errors
+def rights_decide_command(
+    number: Annotated[int, typer.Argument()],
+    decision: Annotated[str, typer.Option("--decision", help="upheld | rejected")],
+    reason: Annotated[str, typer.Option("--reason")],
+    actor: ActorOption = None,
+) -> None:
+    """Décision motivée sur une opposition (G3). / Reasoned decision on an objection (G3)."""
+    ws = _open()
+    decide_objection(ws, number, decision, reason, actor or _actor())
+    out.print(tr("Décision enregistrée.", "Decision recorded."))
+
+
+@audit_app.command("alerts")
+@handle_errors
+def audit_alerts_command() -> None:
+    """Alertes au DPO (H2). / DPO alerts (H2)."""
+    ws = _open()
+    rows = [
+        dict(r)
+        for r in ws.state.execute("SELECT id, at, kind, actor, detail FROM alerts ORDER BY id")
+    ]
+    _emit(rows, ("id", "at", "kind", "actor", "detail"), "table", {}, tr("Alertes", "Alerts"))
+
+
+@app.command("docs")
+@handle_errors
+def docs_command(
+    kind: Annotated[str, typer.Argument(help="register | dpia | notice")],
+    out_file: Annotated[Path, typer.Option("--out", help=".md, .html, .pdf")],
+    lang: Annotated[str, typer.Option("--lang", help="fr | en")] = "fr",
+) -> None:
+    """Documents de conformité générés depuis la configuration. / Compliance documents."""
+    if lang not in ("fr", "en"):
+        raise UsageError("--lang fr | en")
+    ws = _open()
+    path = write_document(ws, kind, out_file, lang)
+    out.print(str(path))
 
 
 @app.command("demo")

@@ -234,6 +234,31 @@ class IngestSettings(Model):
     )
 
 
+class ReportsSettings(Model):
+    """Aggregate reports."""
+
+    settle_days: int = Field(
+        10,
+        ge=0,
+        le=60,
+        description="Days after a week's Sunday before its figures are published and frozen "
+        "(late logs and declarations arrive first; a later change cannot be read off a "
+        "difference between two reports).",
+    )
+    appeal_period_days: int = Field(
+        61,
+        ge=0,
+        le=365,
+        description="Records of a closed review case are held this long for an appeal (F4).",
+    )
+    bulk_view_alert: int = Field(
+        20, ge=1, description="Individual views by one person in 24 hours that alert the DPO (H2)."
+    )
+    refused_alert: int = Field(
+        3, ge=1, description="Refused attempts by one person in 24 hours that alert the DPO (H2)."
+    )
+
+
 class Settings(Model):
     """``loyaute.toml``."""
 
@@ -249,6 +274,7 @@ class Settings(Model):
     apps: list[AppRule] = Field([], description="Reverse-proxy host/path → application.")
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
 
     @field_validator("timezone")
     @classmethod

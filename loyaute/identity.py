@@ -249,18 +249,25 @@ def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
                     )
                 )
                 continue
-            for key in _match_keys(login):
-                other = owner.get(key)
-                if other is not None and other[0] != agent_id:
-                    problems.append(
-                        tr(
-                            f"ligne {line} : l'identifiant « {login} » est aussi celui de l'agent "
-                            f"{other[0]} (ligne {other[1]})",
-                            f"line {line}: login '{login}' also belongs to agent {other[0]} "
-                            f"(line {other[1]})",
-                        )
+            clash = next(
+                (
+                    owner[key]
+                    for key in _match_keys(login)
+                    if key in owner and owner[key][0] != agent_id
+                ),
+                None,
+            )
+            if clash is not None:
+                problems.append(
+                    tr(
+                        f"ligne {line} : l'identifiant « {login} » est aussi celui de l'agent "
+                        f"{clash[0]} (ligne {clash[1]})",
+                        f"line {line}: login '{login}' also belongs to agent {clash[0]} "
+                        f"(line {clash[1]})",
                     )
-                owner[key] = (agent_id, line)
+                )
+            for key in _match_keys(login):
+                owner.setdefault(key, (agent_id, line))
         agents.append(
             Agent(
                 agent_id=agent_id,
@@ -279,12 +286,10 @@ def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
 
 
 def _match_keys(login: str) -> list[str]:
-    """Keys under which a directory login is found: its key, and ``@local`` for a UPN."""
+    """Keys under which a directory login is found: its key, and ``@local`` — the local part a
+    UPN has, or that a bare login matches in any domain (two agents may not share one)."""
     key = login_key(login)
-    keys = [key]
-    if "@" in key:
-        keys.append("@" + key.split("@", 1)[0])
-    return keys
+    return [key, "@" + key.split("@", 1)[0]]
 
 
 def store_directory(conn: sqlite3.Connection, agents: list[Agent]) -> None:

@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from loyaute.clock import Clock, SystemClock
-from loyaute.config import Settings, load_settings
+from loyaute.config import Settings, load_settings, read_toml
 from loyaute.errors import ConfigError, ConfigProblem, LoyauteError, WorkspaceError
 from loyaute.i18n import tr
 from loyaute.identity import Pseudonymizer, create_key, load_key
@@ -151,16 +151,17 @@ def init(home: Path) -> Paths:
         raise WorkspaceError(
             tr(f"{home} est déjà un espace de travail", f"{home} is already a workspace"),
         )
-    for existing in (paths.settings, paths.register):
+    settings = Settings()
+    # Every refusal comes before the first write: a refused init leaves nothing behind.
+    for existing in (paths.settings, paths.register, paths.key(settings), paths.state, paths.audit):
         if existing.exists():
             raise WorkspaceError(
                 tr(
-                    f"{existing} existe déjà : rien n'a été écrasé",
-                    f"{existing} exists: nothing overwritten",
+                    f"{existing} existe déjà : rien n'a été écrit",
+                    f"{existing} exists: nothing was written",
                 )
             )
     home.mkdir(parents=True, exist_ok=True)
-    settings = Settings()
     paths.settings.write_text(loyaute_toml(settings), encoding="utf-8")
     paths.register.write_text(register_toml(), encoding="utf-8")
     create_key(paths.key(settings))
@@ -172,23 +173,36 @@ def init(home: Path) -> Paths:
     return paths
 
 
+def _raw_key_file(path: Path) -> str | None:
+    try:
+        data = read_toml(path)
+    except ConfigError:
+        return None
+    value = data.get("key_file")
+    return value if isinstance(value, str) and value else None
+
+
 def check(home: Path) -> list[ConfigProblem]:
     """``config check``: both files and the environment; every problem, none raised."""
     paths = Paths(home)
     if not paths.marker.is_file():
         raise _not_initialised(home)
     problems: list[ConfigProblem] = []
-    settings: Settings | None = None
+    key_file = Settings().key_file
     try:
-        settings = load_settings(paths.settings)
+        key_file = load_settings(paths.settings).key_file
     except ConfigError as exc:
         problems += [ConfigProblem(f"loyaute.toml:{p.path}", p.message) for p in exc.problems]
+        # The key is still checked, at the path the file names when that key itself is readable.
+        raw = _raw_key_file(paths.settings)
+        if raw is not None:
+            key_file = raw
     try:
         load_register(paths.register)
     except ConfigError as exc:
         problems += [ConfigProblem(f"register.toml:{p.path}", p.message) for p in exc.problems]
-    if settings is not None:
-        key = paths.key(settings)
+    if key_file:
+        key = paths.key(Settings(key_file=key_file))
         try:
             load_key(key)
         except LoyauteError as exc:

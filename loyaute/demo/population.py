@@ -137,7 +137,7 @@ WORK_ON_SYSTEM = {
     "finances": 0.97,
     "informatique": 0.99,
     "rh": 0.95,
-    "encadrement": 0.93,
+    "encadrement": 0.97,
     "travail_social": 0.62,
     "technique": 0.80,
 }

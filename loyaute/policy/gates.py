@@ -63,7 +63,12 @@ def _missing(pairs: Iterable[tuple[str, object]]) -> list[str]:
     ]
 
 
-def evaluate(settings: Settings, register: Register, agents_without_notice: int = 0) -> list[Gate]:
+def evaluate(
+    settings: Settings,
+    register: Register,
+    agents_without_notice: int = 0,
+    agents_total: int | None = None,
+) -> list[Gate]:
     """The state of gates A1–A7, in order."""
     c, p = register.controller, register.purpose
     gates: list[Gate] = []
@@ -209,10 +214,21 @@ def evaluate(settings: Settings, register: Register, agents_without_notice: int 
             ),
         )
     )
+    a7_title = tr("Information des agents (art. 12–13, 21)", "Agents informed (arts. 12–13, 21)")
+    if agents_total == 0:
+        gates.append(
+            Gate(
+                "A7",
+                a7_title,
+                False,
+                tr("annuaire vide : `directory import`", "empty directory: `directory import`"),
+            )
+        )
+        return gates
     gates.append(
         Gate(
             "A7",
-            tr("Information des agents (art. 12–13, 21)", "Agents informed (arts. 12–13, 21)"),
+            a7_title,
             agents_without_notice == 0,
             tr(
                 f"{agents_without_notice} agent(s) sans date de remise de la notice : rien n'est "

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from loyaute.config import Model, problems_of, read_toml
-from loyaute.errors import ConfigError
+from loyaute.errors import ConfigError, ConfigProblem
 
 K_MIN_FLOOR = 5
 """Rule E3: k may be raised by the deployer, never set below 5."""
@@ -144,15 +144,11 @@ class Purpose(Model):
 
     @model_validator(mode="after")
     def _retention(self) -> Purpose:
-        days = self.retention_after_month_end_days
-        if days < 0 or days > RETENTION_MAX_DAYS:
-            raise ValueError(
-                f"retention_after_month_end_days: entre 0 et {RETENTION_MAX_DAYS} (F2)"
-            )
-        if days > RETENTION_DEFAULT_DAYS and not self.retention_justification.strip():
-            raise ValueError(
-                "retention_after_month_end_days > 31 exige retention_justification (F2)"
-            )
+        problem = retention_problem(
+            self.retention_after_month_end_days, self.retention_justification
+        )
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -171,6 +167,33 @@ class ValidityStudy(Model):
         return _date_or_empty(value)
 
 
+def retention_problem(days: object, justification: object) -> str | None:
+    """Rule F2: 0 to 365 days, and a DPIA justification above 31."""
+    if not isinstance(days, int) or isinstance(days, bool):
+        return None  # the type error is reported by the field itself
+    if days < 0 or days > RETENTION_MAX_DAYS:
+        return (
+            f"entre 0 et {RETENTION_MAX_DAYS} jours (F2) / between 0 and {RETENTION_MAX_DAYS} days"
+        )
+    if days > RETENTION_DEFAULT_DAYS and not str(justification or "").strip():
+        return (
+            "au-delà de 31 jours, retention_justification est obligatoire (F2) / "
+            "above 31 days, retention_justification is required"
+        )
+    return None
+
+
+def basis_problem(public_authority: object, basis: object) -> str | None:
+    """Rule A3: a public authority may not rely on legitimate interest or consent."""
+    if public_authority is not False and basis in ("legitimate_interest", "consent"):
+        return (
+            f"{basis} : une autorité publique ne peut s'appuyer que sur public_task ou "
+            "legal_obligation (A3) / a public authority may rely only on public_task or "
+            "legal_obligation"
+        )
+    return None
+
+
 class Register(Model):
     """``register.toml``."""
 
@@ -180,22 +203,41 @@ class Register(Model):
 
     @model_validator(mode="after")
     def _basis(self) -> Register:
-        # Rule A3: a public authority may not rely on legitimate interest or consent.
-        if self.controller.public_authority and self.purpose.legal_basis in (
-            "legitimate_interest",
-            "consent",
-        ):
-            raise ValueError(
-                f"purpose.legal_basis = {self.purpose.legal_basis} : une autorité publique ne peut "
-                "s'appuyer que sur public_task ou legal_obligation (A3)"
-            )
+        problem = basis_problem(self.controller.public_authority, self.purpose.legal_basis)
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+def cross_problems(data: dict[str, object]) -> list[ConfigProblem]:
+    """Rules that span several keys, checked on the raw file so that each is reported with its
+    dotted path even when other keys are wrong too."""
+    raw_controller, raw_purpose = data.get("controller"), data.get("purpose")
+    controller: dict[str, object] = raw_controller if isinstance(raw_controller, dict) else {}
+    purpose: dict[str, object] = raw_purpose if isinstance(raw_purpose, dict) else {}
+    out = []
+    problem = basis_problem(controller.get("public_authority", True), purpose.get("legal_basis"))
+    if problem:
+        out.append(ConfigProblem("purpose.legal_basis", problem))
+    problem = retention_problem(
+        purpose.get("retention_after_month_end_days", RETENTION_DEFAULT_DAYS),
+        purpose.get("retention_justification", ""),
+    )
+    if problem:
+        out.append(ConfigProblem("purpose.retention_after_month_end_days", problem))
+    return out
 
 
 def load_register(path: Path) -> Register:
     """Read ``register.toml``; every problem with its dotted path (exit 78)."""
     data = read_toml(path)
+    cross = cross_problems(data)
     try:
-        return Register.model_validate(data)
+        register = Register.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(str(path), problems_of(exc)) from exc
+        # Cross-key rules are reported once, by ``cross_problems``, with their own paths.
+        field_problems = [p for p in problems_of(exc) if p.path not in ("(racine)", "purpose")]
+        raise ConfigError(str(path), field_problems + cross) from exc
+    if cross:
+        raise ConfigError(str(path), cross)
+    return register

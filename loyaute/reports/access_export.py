@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from loyaute.errors import InputError
 from loyaute.i18n import tr
 from loyaute.policy.retention import expires_on
+from loyaute.policy.rights import agent_side, close_access_requests
 from loyaute.reports.agent_view import RECORD_COLUMNS, RecordRow, agent_records, t0_of
 
 if TYPE_CHECKING:
@@ -88,7 +89,9 @@ def build_export(ws: Workspace, agent_id: str) -> dict[str, Any]:
         }
         for r in records
     ]
+    side = agent_side(ws, agent_id)
     return {
+        **side,
         "agent": {
             "agent_id": agent["agent_id"],
             "display_name": agent["display_name"],
@@ -143,4 +146,5 @@ def write_export(
     )
     html = _environment().get_template("access_export.html").render(**content)
     (out / "index.html").write_text(html, encoding="utf-8")
+    close_access_requests(ws, agent_id)
     return ExportResult(out, len(content["records"]), len(content["viewers"]))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from loyaute.policy.gates import agent_t0
-from loyaute.policy.retention import expires_on
+from loyaute.policy.retention import expires_on, holds_of
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -91,7 +91,27 @@ def agent_records(
     eligible = agent is not None and agent[0].casefold() in {
         f.casefold() for f in ws.register.purpose.eligible_job_families
     }
-    stored = stored_records(ws, ws.pseudonymizer.pseudonym(agent_id))
+    pseudonym = ws.pseudonymizer.pseudonym(agent_id)
+    stored = stored_records(ws, pseudonym)
+    held = holds_of(ws, pseudonym)
+    declarations = {
+        (r[0], r[1]): r[2] + (f" ({r[3]})" if r[3] else "")
+        for r in ws.state.execute(
+            "SELECT day, half, kind, note FROM declarations WHERE agent_id = ?", (agent_id,)
+        )
+    }
+    annotations = {
+        (r[0], r[1]): r[2]
+        for r in ws.state.execute(
+            "SELECT day, half, text FROM annotations WHERE agent_id = ?", (agent_id,)
+        )
+    }
+    disputed = {
+        (r[0], r[1])
+        for r in ws.state.execute(
+            "SELECT day, half FROM disputes WHERE agent_id = ? AND resolved_at = ''", (agent_id,)
+        )
+    }
     rows: list[RecordRow] = []
     schedule = ws.state.execute(
         "SELECT day, half, kind FROM schedule WHERE agent_id = ? AND day >= ? AND day <= ? "
@@ -100,16 +120,23 @@ def agent_records(
     ).fetchall()
     for day_text, half, kind in schedule:
         day = date.fromisoformat(day_text)
-        if today >= expires_on(day, retention):
-            continue  # past retention: nothing is kept any more (F2)
+        if today >= expires_on(day, retention) and not any(lo <= day <= hi for lo, hi in held):
+            continue  # past retention and not held: nothing is kept any more (F2, F4)
         record = stored.get((day_text, half))
+        key = (day_text, half)
+        extra = (declarations.get(key, ""), annotations.get(key, ""))
         if kind == "telework":
+            cats = record[1] if record is not None else ""
             if not eligible:
-                rows.append(RecordRow(day_text, half, "telework", "out_of_scope", ""))
-            elif record is not None:
-                rows.append(RecordRow(day_text, half, "telework", "trace", record[1]))
+                status = "out_of_scope"
+            elif key in disputed:
+                status = "disputed"  # D4: frozen until resolved
             else:
-                rows.append(RecordRow(day_text, half, "telework", "no_trace", ""))
+                status = "trace" if record is not None else "no_trace"
+            rows.append(
+                RecordRow(day_text, half, "telework", status, cats if eligible else "", *extra)
+            )
         elif kind == "on_site" and record is not None:
-            rows.append(RecordRow(day_text, half, "on_site", "trace", record[1]))
+            status = "disputed" if key in disputed else "trace"
+            rows.append(RecordRow(day_text, half, "on_site", status, record[1], *extra))
     return rows

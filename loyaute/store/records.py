@@ -17,6 +17,7 @@ is refused before a byte reaches the disk.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -270,12 +271,10 @@ class ActivityStore:
                 else None,
             ) from exc
         if switched:
-            try:
+            # The switch happened; a failed directory flush cannot be undone, only retried by
+            # the next commit. The new generation is the store now.
+            with contextlib.suppress(OSError):
                 self.ops.fsync_dir(self.root)
-            except OSError:
-                # The switch happened; a failed directory flush cannot be undone, only retried
-                # by the next commit. The new generation is the store now.
-                pass
         _maybe_crash("after-switch")
         self.sweep()
 

@@ -49,6 +49,111 @@ CREATE TABLE IF NOT EXISTS manifest (
     events INTEGER NOT NULL,
     kept INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS declarations (
+    agent_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    half TEXT NOT NULL CHECK (half IN ('AM', 'PM')),
+    kind TEXT NOT NULL CHECK (kind IN ('system', 'phone', 'home_visit', 'meeting', 'field', 'other')),
+    note TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    PRIMARY KEY (agent_id, day, half)
+);
+CREATE TABLE IF NOT EXISTS annotations (
+    agent_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    half TEXT NOT NULL CHECK (half IN ('AM', 'PM')),
+    text TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (agent_id, day, half)
+);
+CREATE TABLE IF NOT EXISTS disputes (
+    id INTEGER PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    half TEXT NOT NULL CHECK (half IN ('AM', 'PM')),
+    reason TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    resolved_by TEXT NOT NULL DEFAULT '',
+    resolution TEXT NOT NULL DEFAULT '',
+    resolved_at TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS statements (
+    manager_id TEXT NOT NULL,
+    month TEXT NOT NULL,
+    validated_at TEXT NOT NULL,
+    PRIMARY KEY (manager_id, month)
+);
+CREATE TABLE IF NOT EXISTS objections (
+    id INTEGER PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since TEXT NOT NULL,
+    decided_on TEXT NOT NULL DEFAULT '',
+    decision TEXT NOT NULL DEFAULT '',
+    decision_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS access_requests (
+    id INTEGER PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    requested_on TEXT NOT NULL,
+    extended_reason TEXT NOT NULL DEFAULT '',
+    answered_on TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS cases (
+    id INTEGER PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    day_from TEXT NOT NULL,
+    day_to TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    opened_by TEXT NOT NULL,
+    closed_at TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS case_answers (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    at TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS holds (
+    id INTEGER PRIMARY KEY,
+    agent TEXT NOT NULL,
+    day_from TEXT NOT NULL,
+    day_to TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    expires_on TEXT NOT NULL,
+    case_id INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    acknowledged_at TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS published_cells (
+    classification TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    week TEXT NOT NULL,
+    agents INTEGER NOT NULL,
+    telework INTEGER NOT NULL,
+    with_trace INTEGER NOT NULL,
+    declared INTEGER NOT NULL,
+    suppressed INTEGER NOT NULL,
+    published_at TEXT NOT NULL,
+    PRIMARY KEY (classification, grp, week)
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

@@ -461,7 +461,11 @@ def test_f2_retention_purges_after_month_end_plus_31_days_and_audits_it(tmp_path
     run_ingest(ws, [])  # retention runs by itself on every ingest
     assert stored(ws) == set()
     purges = [e for e in ws.audit.entries() if e.action == "purge"]
-    assert purges[-1].details["removed"] == {"records_expired": 1}
+    removed = purges[-1].details["removed"]
+    assert removed["records_expired"] == 1
+    assert (
+        removed["schedule_expired"] == 56
+    )  # the schedule goes with its records (4 agents x 7 days x 2)
     assert purges[-1].details["days"] == {"records_expired": ["2026-03-23"]}
     assert purges[-1].agent_id == ""  # counts and dates, never identities
     ws.close()

@@ -1,0 +1,100 @@
+"""One runner for every aggregate output: it checks the gates and the reader's role, applies
+retention and disclosure control, masks what the role may not see, and writes the audit log.
+A new report cannot skip any of these: it is added here or it does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from loyaute.errors import UsageError
+from loyaute.i18n import tr
+from loyaute.policy import gates as gates_mod
+from loyaute.policy.access import TRACE_COLUMNS_DECLARATIVE, check_role
+from loyaute.policy.retention import purge
+from loyaute.reports.presence import TRACE_COLUMNS, PresenceReport, presence
+from loyaute.reports.validity import ValidityReport, validity
+
+if TYPE_CHECKING:
+    from loyaute.workspace import Workspace
+
+NO_PROOF = (
+    "L'absence de trace numérique ne démontre pas une absence de travail.",
+    "A missing digital trace does not establish that no work was done.",
+)
+
+
+def _prepare(ws: Workspace, actor: str, role: str, report: str) -> None:
+    gates = gates_mod.evaluate(ws.settings, ws.register)
+    gates_mod.require(gates, ("A1", "A2", "A3"), tr("rapport", "report"))
+    purge(ws, actor=actor)
+    check_role(ws, actor, role, report)
+
+
+def managed_services(ws: Workspace, manager_id: str) -> set[str]:
+    """Services of the agents whose manager is ``manager_id`` (E5: a manager's own service)."""
+    return {
+        r[0]
+        for r in ws.state.execute(
+            "SELECT DISTINCT service FROM agents WHERE manager_id = ?", (manager_id,)
+        )
+    }
+
+
+def run_presence(
+    ws: Workspace,
+    actor: str,
+    role: str,
+    by: str = "service",
+    period: str | None = None,
+    day_from: date | None = None,
+    day_to: date | None = None,
+    manager_id: str | None = None,
+) -> PresenceReport:
+    """``report presence`` for a reader in a role."""
+    _prepare(ws, actor, role, "presence")
+    groups = None
+    if role == "manager":
+        if by != "service":
+            raise UsageError(
+                tr(
+                    "un responsable voit les agrégats de son service (--by service)",
+                    "a manager sees their own service's aggregates (--by service)",
+                )
+            )
+        groups = managed_services(ws, manager_id or actor)
+    report = presence(ws, by=by, period=period, day_from=day_from, day_to=day_to, groups=groups)
+    if ws.register.purpose.mode == "declarative" and role not in TRACE_COLUMNS_DECLARATIVE:
+        for row in report.rows:
+            for column in TRACE_COLUMNS:
+                row[column] = ""
+        report.parameters["traces"] = tr(
+            "masquées (mode déclaratif, D2)", "hidden (declarative mode, D2)"
+        )
+    report.parameters["statement"] = tr(*NO_PROOF)
+    ws.audit.append(
+        actor,
+        role,
+        "report_presence",
+        reason=tr("rapport agrégé", "aggregate report"),
+        details={k: str(v) for k, v in report.parameters.items() if k != "statement"},
+    )
+    return report
+
+
+def run_validity(
+    ws: Workspace, actor: str, role: str, day_from: date | None = None, day_to: date | None = None
+) -> ValidityReport:
+    """``report validity`` for a reader in a role."""
+    _prepare(ws, actor, role, "validity")
+    report = validity(ws, day_from, day_to)
+    report.parameters["statement"] = tr(*NO_PROOF)
+    ws.audit.append(
+        actor,
+        role,
+        "report_validity",
+        reason=tr("étude de validité", "validity study"),
+        details={k: str(v) for k, v in report.parameters.items() if k != "statement"},
+    )
+    return report

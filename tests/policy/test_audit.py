@@ -1,0 +1,483 @@
+"""The audit log (rule H1): append-only, hash-chained, kept apart from the activity store.
+
+``verify`` recomputes the chain and names the first entry that was edited, removed or moved; a
+copy of the last (seq, hash) in ``HEAD`` shows a cut tail. Retention (rule F5) removes the oldest
+entries and the rest still verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from loyaute.cli import app
+from loyaute.clock import FixedClock
+from loyaute.policy.audit import GENESIS, AuditLog, entry_hash
+from loyaute.workspace import Paths, Workspace
+
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+COLUMNS = ("at", "actor", "role", "action", "agent_id", "reason", "details", "prev", "hash")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def log_path(tmp_path: Path) -> Path:
+    return tmp_path / "audit" / "audit.db"
+
+
+@pytest.fixture
+def log(log_path: Path, clock: FixedClock) -> Iterator[AuditLog]:
+    audit = AuditLog(log_path, clock)
+    try:
+        yield audit
+    finally:
+        audit.close()
+
+
+def fill(
+    log: AuditLog, clock: FixedClock, n: int = 5, step: timedelta = timedelta(hours=1)
+) -> None:
+    """``n`` entries, one per ``step``, about agents A001/A002 in turn."""
+    for i in range(n):
+        log.append(
+            f"rh{i}",
+            "hr_reviewer",
+            "view_records",
+            agent_id=f"A00{i % 2 + 1}",
+            reason=f"dossier 2026-{i:03d}",
+            details={"case": i, "days": ["2026-03-02"]},
+        )
+        clock.instant += step
+
+
+def tamper(log_path: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+    """Edit the audit database behind the log's back, as someone with file access would."""
+    conn = sqlite3.connect(log_path)
+    try:
+        with conn:
+            for sql, params in statements:
+                conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
+def reopen(log_path: Path, clock: FixedClock) -> tuple[int, int | None]:
+    audit = AuditLog(log_path, clock)
+    try:
+        return audit.verify()
+    finally:
+        audit.close()
+
+
+# --- append and entries -------------------------------------------------------------------------
+
+
+def test_append_chains_each_entry_to_the_previous(log: AuditLog, clock: FixedClock) -> None:
+    """Rule H1: entries numbered from 1, the first chained to the genesis hash, each next one to
+    the hash of its predecessor; the hash covers every field."""
+    fill(log, clock, 3)
+    entries = list(log.entries())
+    assert [e.seq for e in entries] == [1, 2, 3]
+    assert entries[0].prev == GENESIS
+    assert entries[1].prev == entries[0].hash
+    assert entries[2].prev == entries[1].hash
+    e = entries[1]
+    assert e.hash == entry_hash(
+        e.prev,
+        e.seq,
+        e.at,
+        e.actor,
+        e.role,
+        e.action,
+        e.agent_id,
+        e.reason,
+        json.dumps(e.details, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+    )
+    assert len({x.hash for x in entries}) == 3
+
+
+def test_entries_carry_who_what_why_and_when(log: AuditLog, clock: FixedClock) -> None:
+    """Rule H1: each access is written with actor, role, action, agent, reason and time (from the
+    injected clock, to the second)."""
+    entry = log.append(
+        "mdurand",
+        "hr_reviewer",
+        "reidentify",
+        agent_id="A042",
+        reason="dossier 2026-007",
+        details={"case": 7},
+    )
+    (stored,) = list(log.entries())
+    assert stored == entry
+    assert (stored.actor, stored.role, stored.action) == ("mdurand", "hr_reviewer", "reidentify")
+    assert (stored.agent_id, stored.reason, stored.details) == (
+        "A042",
+        "dossier 2026-007",
+        {"case": 7},
+    )
+    assert stored.at == "2026-03-02T08:00:00+00:00"
+
+
+def test_entries_filtered_by_agent(log: AuditLog, clock: FixedClock) -> None:
+    """Rules H1, E6: an agent's own view lists exactly the entries about them, in order."""
+    fill(log, clock, 5)
+    assert [e.seq for e in log.entries("A001")] == [1, 3, 5]
+    assert [e.seq for e in log.entries("A002")] == [2, 4]
+    assert list(log.entries("A999")) == []
+
+
+def test_an_untouched_log_verifies(log: AuditLog, clock: FixedClock, log_path: Path) -> None:
+    """Rule H1: verify counts every entry and finds nothing broken, also after a reopen."""
+    assert log.verify() == (0, None)
+    fill(log, clock, 6)
+    assert log.verify() == (6, None)
+    assert reopen(log_path, clock) == (6, None)
+
+
+def test_append_continues_the_chain_after_a_reopen(log_path: Path, clock: FixedClock) -> None:
+    """Rule H1: a second process appending after the first keeps one chain."""
+    first = AuditLog(log_path, clock)
+    try:
+        fill(first, clock, 2)
+    finally:
+        first.close()
+    second = AuditLog(log_path, clock)
+    try:
+        entry = second.append("dpo", "dpo", "export", reason="G2")
+        assert entry.seq == 3
+        assert second.verify() == (3, None)
+    finally:
+        second.close()
+
+
+# --- verify detects tampering -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("reason", "aucune raison"),
+        ("actor", "quelqu'un d'autre"),
+        ("agent_id", "A999"),
+        ("action", "view_records_"),
+        ("at", "2026-03-01T08:00:00+00:00"),
+        ("details", '{"case":99}'),
+        ("role", "dpo"),
+    ],
+)
+def test_verify_detects_an_edited_field(
+    log: AuditLog, clock: FixedClock, log_path: Path, column: str, value: str
+) -> None:
+    """Rule H1: an UPDATE of any field of entry 3 breaks the chain at entry 3."""
+    fill(log, clock, 5)
+    tamper(log_path, (f"UPDATE audit SET {column} = ? WHERE seq = 3", (value,)))
+    assert log.verify() == (2, 3)
+
+
+def test_verify_detects_an_edit_with_its_own_hash_recomputed(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rule H1: rewriting entry 3 *and* its hash still breaks the chain, at entry 4 whose
+    ``prev`` no longer matches."""
+    fill(log, clock, 5)
+    e = next(x for x in log.entries() if x.seq == 3)
+    details = json.dumps(e.details, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    forged = entry_hash(e.prev, 3, e.at, e.actor, e.role, e.action, e.agent_id, "rien", details)
+    tamper(log_path, ("UPDATE audit SET reason = 'rien', hash = ? WHERE seq = 3", (forged,)))
+    assert log.verify() == (3, 4)
+
+
+def test_verify_detects_the_last_entry_rewritten_with_its_hash(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rule H1: the last entry has no successor to betray it; HEAD does."""
+    fill(log, clock, 5)
+    e = next(x for x in log.entries() if x.seq == 5)
+    details = json.dumps(e.details, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    forged = entry_hash(e.prev, 5, e.at, "x", e.role, e.action, e.agent_id, e.reason, details)
+    tamper(log_path, ("UPDATE audit SET actor = 'x', hash = ? WHERE seq = 5", (forged,)))
+    assert log.verify()[1] == 5
+
+
+def test_verify_detects_a_deleted_entry_in_the_middle(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rule H1: removing entry 3 is reported at entry 3, the first one missing."""
+    fill(log, clock, 5)
+    tamper(log_path, ("DELETE FROM audit WHERE seq = 3", ()))
+    assert log.verify() == (2, 3)
+
+
+def test_verify_detects_a_deleted_first_entry(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rule H1: removing entry 1 (without a purge's anchor) is reported at entry 1."""
+    fill(log, clock, 4)
+    tamper(log_path, ("DELETE FROM audit WHERE seq = 1", ()))
+    assert log.verify() == (0, 1)
+
+
+def test_verify_detects_two_entries_swapped(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rule H1: swapping the contents of entries 2 and 3 (order changed, numbers kept) is
+    reported at entry 2."""
+    fill(log, clock, 5)
+    conn = sqlite3.connect(log_path)
+    try:
+        rows = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                f"SELECT seq, {', '.join(COLUMNS)} FROM audit WHERE seq IN (2, 3)"
+            )
+        }
+        sets = ", ".join(f"{c} = ?" for c in COLUMNS)
+        with conn:
+            conn.execute(f"UPDATE audit SET {sets} WHERE seq = 2", rows[3])
+            conn.execute(f"UPDATE audit SET {sets} WHERE seq = 3", rows[2])
+    finally:
+        conn.close()
+    assert [e.reason for e in log.entries()][1:3] == ["dossier 2026-002", "dossier 2026-001"]
+    assert log.verify() == (1, 2)
+
+
+def test_verify_detects_renumbered_entries(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rule H1: deleting entry 3 and renumbering 4, 5 to close the gap is still caught at 3."""
+    fill(log, clock, 5)
+    tamper(
+        log_path,
+        ("DELETE FROM audit WHERE seq = 3", ()),
+        ("UPDATE audit SET seq = 3 WHERE seq = 4", ()),
+        ("UPDATE audit SET seq = 4 WHERE seq = 5", ()),
+    )
+    assert log.verify() == (2, 3)
+
+
+@pytest.mark.parametrize("removed", [1, 2])
+def test_verify_detects_the_tail_cut(
+    log: AuditLog, clock: FixedClock, log_path: Path, removed: int
+) -> None:
+    """Rule H1: removing the last entries leaves a chain that is valid in itself; HEAD shows the
+    cut, and the first missing entry is named."""
+    fill(log, clock, 5)
+    tamper(log_path, ("DELETE FROM audit WHERE seq > ?", (5 - removed,)))
+    checked, broken = log.verify()
+    assert checked == 5 - removed
+    assert broken == 5 - removed + 1
+
+
+def test_verify_detects_every_entry_removed(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rule H1: an emptied log is not a fresh one — HEAD remembers entry 3."""
+    fill(log, clock, 3)
+    tamper(log_path, ("DELETE FROM audit", ()))
+    assert log.verify() == (0, 1)
+
+
+# --- retention (F5) -----------------------------------------------------------------------------
+
+
+def test_purge_before_removes_old_entries_and_the_rest_verifies(
+    log: AuditLog, clock: FixedClock
+) -> None:
+    """Rule F5: entries older than the cutoff go; the remaining chain still verifies."""
+    fill(log, clock, 6, step=timedelta(days=30))
+    cutoff = START + timedelta(days=90)  # entries 1–3 are before, 4–6 on or after
+    assert log.purge_before(cutoff) == 3
+    assert [e.seq for e in log.entries()] == [4, 5, 6]
+    assert log.verify() == (3, None)
+
+
+def test_purge_before_boundary(log: AuditLog, clock: FixedClock) -> None:
+    """Rule F5 boundary: an entry exactly at the cutoff is kept; one second earlier is not."""
+    fill(log, clock, 3, step=timedelta(days=1))
+    at_entry_2 = START + timedelta(days=1)
+    assert log.purge_before(at_entry_2) == 1
+    assert [e.seq for e in log.entries()] == [2, 3]
+    assert log.purge_before(at_entry_2 - timedelta(seconds=1)) == 0
+    assert log.purge_before(START - timedelta(days=1)) == 0
+    assert [e.seq for e in log.entries()] == [2, 3]
+
+
+def test_purge_then_append_keeps_one_chain(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rules F5, H1: after a purge new entries continue the numbering and the chain."""
+    fill(log, clock, 4, step=timedelta(days=30))
+    log.purge_before(START + timedelta(days=200))  # everything
+    assert list(log.entries()) == []
+    assert log.verify() == (0, None)
+    entry = log.append("system", "system", "purge", reason="F5")
+    assert entry.seq == 5
+    assert log.verify() == (1, None)
+    assert reopen(log_path, clock) == (1, None)
+
+
+def test_tampering_after_a_purge_is_still_detected(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rules F5, H1: the anchor left by the purge does not make the remaining entries editable."""
+    fill(log, clock, 6, step=timedelta(days=30))
+    log.purge_before(START + timedelta(days=60))
+    tamper(log_path, ("UPDATE audit SET reason = 'x' WHERE seq = 3", ()))
+    assert log.verify() == (0, 3)
+
+
+def test_deleting_the_oldest_kept_entry_after_a_purge_is_detected(
+    log: AuditLog, clock: FixedClock, log_path: Path
+) -> None:
+    """Rules F5, H1: only a purge moves the anchor; deleting the next entry by hand shows."""
+    fill(log, clock, 6, step=timedelta(days=30))
+    log.purge_before(START + timedelta(days=60))  # 1, 2 purged; 3 is first
+    tamper(log_path, ("DELETE FROM audit WHERE seq = 3", ()))
+    assert log.verify() == (0, 3)
+
+
+# --- kept apart, and the CLI --------------------------------------------------------------------
+
+
+def run(home: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["--home", str(home), *args])
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "ws"
+    assert run(path, "init").exit_code == 0
+    return path
+
+
+def append_entries(home: Path, n: int = 4) -> None:
+    clock = FixedClock(START)
+    ws = Workspace.open(home, clock)
+    try:
+        for i in range(n):
+            ws.audit.append(
+                f"agent-rh-{i}",
+                "hr_reviewer",
+                "case_view",
+                agent_id="A001",
+                reason=f"dossier n° {i}",
+                details={"case": i},
+            )
+            clock.instant += timedelta(minutes=5)
+    finally:
+        ws.close()
+
+
+def tables(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        conn.close()
+
+
+def test_audit_database_is_kept_apart(home: Path) -> None:
+    """Rule H1 "kept apart from the activity store": its own file, outside store/, and neither
+    database holds the other's tables."""
+    paths = Paths(home)
+    append_entries(home)
+    assert paths.audit.is_file()
+    assert paths.audit.resolve() != paths.state.resolve()
+    store = paths.store.resolve()
+    assert not paths.audit.resolve().is_relative_to(store)
+    assert "audit" in tables(paths.audit)
+    assert "audit" not in tables(paths.state)
+    assert not {"agents", "logins", "schedule", "notices"} & tables(paths.audit)
+    assert not list(paths.activity.rglob("*audit*"))
+
+
+def test_cli_audit_verify_intact(home: Path) -> None:
+    """Rule H1, CONTRACT ``audit verify``: exit 0 on an untouched log."""
+    append_entries(home)
+    result = run(home, "audit", "verify")
+    assert result.exit_code == 0, result.stderr
+    assert re.search(r"\b4\b", result.stdout)
+
+
+def test_cli_audit_verify_empty(home: Path) -> None:
+    """Rule H1: a fresh workspace's empty log verifies."""
+    assert run(home, "audit", "verify").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "broken"),
+    [
+        ("UPDATE audit SET reason = 'autre' WHERE seq = 2", 2),
+        ("DELETE FROM audit WHERE seq = 3", 3),
+        ("DELETE FROM audit WHERE seq = 4", 4),
+    ],
+)
+def test_cli_audit_verify_tampered(home: Path, sql: str, broken: int) -> None:
+    """Rule H1, CONTRACT ``audit verify``: exit 1 and the first broken entry named."""
+    append_entries(home)
+    tamper(Paths(home).audit, (sql, ()))
+    result = run(home, "audit", "verify")
+    assert result.exit_code == 1
+    assert re.search(rf"(n° |#){broken}\b", result.stderr), result.stderr
+
+
+def test_cli_audit_show_json(home: Path) -> None:
+    """Rule H1, CONTRACT ``audit show``: one JSON object per entry with actor, role, action,
+    reason (and agent, time), in order."""
+    append_entries(home, 3)
+    result = run(home, "audit", "show", "--json")
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 3
+    for i, obj in enumerate(lines):
+        assert obj["actor"] == f"agent-rh-{i}"
+        assert obj["role"] == "hr_reviewer"
+        assert obj["action"] == "case_view"
+        assert obj["reason"] == f"dossier n° {i}"
+        assert obj["agent_id"] == "A001"
+        assert obj["seq"] == i + 1
+        assert obj["at"].startswith("2026-03-02T08:")
+        assert obj["details"] == {"case": i}
+
+
+def test_cli_audit_show_json_by_agent(home: Path) -> None:
+    """Rules H1, E6: ``audit show --agent`` lists only that agent's entries."""
+    append_entries(home, 2)
+    ws = Workspace.open(home, FixedClock(START))
+    try:
+        ws.audit.append("dpo", "dpo", "export", agent_id="A002", reason="G2")
+    finally:
+        ws.close()
+    result = run(home, "audit", "show", "--json", "--agent", "A002")
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [(o["agent_id"], o["actor"], o["reason"]) for o in lines] == [("A002", "dpo", "G2")]
+
+
+def test_notice_record_is_audited(home: Path) -> None:
+    """Rules A7, H1: recording the notice's delivery is written to the audit log with a reason."""
+    directory = Path(__file__).resolve().parent.parent / "fixtures" / "workspace" / "directory.csv"
+    assert run(home, "directory", "import", str(directory)).exit_code == 0
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(home), "notice", "record", "--all", "--on", "2026-03-02"],
+        env={"LOYAUTE_ACTOR": "dpo-lenord"},
+    )
+    assert result.exit_code == 0, result.stderr
+    shown = run(home, "audit", "show", "--json")
+    (entry,) = [json.loads(line) for line in shown.stdout.splitlines() if line.strip()]
+    assert entry["actor"] == "dpo-lenord"
+    assert entry["action"] == "notice_recorded"
+    assert entry["reason"]
+    assert run(home, "audit", "verify").exit_code == 0
