@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from loyaute import __version__
+from loyaute.accounts import create_account
 from loyaute.config import Settings, load_settings
 from loyaute.demo.runner import run_demo
 from loyaute.errors import EXIT_REFUSED, ConfigError, InputError, LoyauteError, UsageError
@@ -1112,6 +1113,8 @@ def demo_command(
             "--serve", help=tr("Puis lancer l'application web.", "Then serve the web app.")
         ),
     ] = False,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="PORT")] = 8000,
 ) -> None:
     """Département synthétique, de bout en bout. / Synthetic Département, end to end."""
     with Progress(
@@ -1133,9 +1136,66 @@ def demo_command(
     for line in summary.lines():
         out.print(escape(line))
     if serve:
-        raise UsageError(
-            tr("l'application web n'est pas encore disponible", "the web app is not available yet")
+        _serve(host, port)
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    from loyaute.web.app import create_app  # noqa: PLC0415
+
+    app_ = create_app(state.home)
+    out.print(
+        tr(
+            f"Application web : http://{host}:{port}/  (Ctrl+C pour arrêter)",
+            f"Web app: http://{host}:{port}/  (Ctrl+C to stop)",
         )
+    )
+    # No access log: URLs may name an agent, and server logs must not (ASVS, H3).
+    uvicorn.run(app_, host=host, port=port, access_log=False, log_level="warning")
+
+
+@app.command("serve")
+@handle_errors
+def serve_command(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="PORT")] = 8000,
+) -> None:
+    """Application web (défaut 127.0.0.1:8000). / Web app (default 127.0.0.1:8000)."""
+    Workspace.open(state.home).close()
+    _serve(host, port)
+
+
+account_app = typer.Typer(
+    help=tr("Comptes de l'application web.", "Web app accounts."), no_args_is_help=True
+)
+app.add_typer(account_app, name="account")
+
+
+@account_app.command("add")
+@handle_errors
+def account_add_command(
+    login: Annotated[str, typer.Option("--login")],
+    role: Annotated[
+        str,
+        typer.Option("--role", help="operator | dpo | hr_reviewer | manager | agent | staff_rep"),
+    ],
+    agent: Annotated[str, typer.Option("--agent", help="ID")] = "",
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            envvar="LOYAUTE_PASSWORD",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+        ),
+    ] = "",
+) -> None:
+    """Crée un compte (mot de passe Argon2id). / Create an account (Argon2id password)."""
+    ws = _open()
+    create_account(ws.state, ws.clock, login, password, role, agent)
+    out.print(tr(f"Compte {login} créé.", f"Account {login} created."))
 
 
 def main() -> None:

@@ -9,6 +9,10 @@ refused (rule A5) and counted.
 
 from __future__ import annotations
 
+import csv
+import os
+import random
+import secrets
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from loyaute.accounts import create_account
 from loyaute.clock import Clock, SystemClock
 from loyaute.config import AppRule, ScheduleSettings, Settings
 from loyaute.demo.department import DemoData, build
@@ -44,6 +49,7 @@ class DemoSummary:
     data: DemoData
     report: IngestReport
     late_notices: list[str] = field(default_factory=list)
+    accounts: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """A short human summary."""
@@ -75,6 +81,11 @@ class DemoSummary:
                 f"notice remise en retard (T0 décalé) : {', '.join(self.late_notices)}",
                 f"late notice (later T0): {', '.join(self.late_notices)}",
             ),
+            tr(
+                f"comptes de démonstration ({self.home / 'demo-accounts.csv'}) :",
+                f"demo accounts ({self.home / 'demo-accounts.csv'}):",
+            ),
+            *(f"  {role:<12} {login:<24} {secret}" for login, secret, role, _ in self.accounts),
         ]
 
 
@@ -194,6 +205,78 @@ def run_demo(
             actor="demo",
             on_progress=on_progress,
         )
+        _declare_some(ws, data)
+        accounts = make_demo_accounts(ws, data)
     finally:
         ws.close()
-    return DemoSummary(home, data, report, late)
+    summary = DemoSummary(home, data, report, late)
+    summary.accounts = accounts
+    return summary
+
+
+def _declare_some(ws: Workspace, data: DemoData) -> None:
+    """Half of the eligible agents declare their telework half-days, as they would in the portal."""
+    rng = random.Random(7)
+    kinds = ("system", "system", "system", "phone", "meeting")
+    now = ws.clock.now().isoformat(timespec="seconds")
+    rows = []
+    declarers = [a for a in data.agents if a.job_family in ELIGIBLE_FAMILIES and rng.random() < 0.5]
+    for a in declarers:
+        for day in data.days:
+            if data.codes[(a.agent_id, day)] == "TLT":
+                for half in ("AM", "PM"):
+                    rows.append((a.agent_id, day.isoformat(), half, rng.choice(kinds), "", now))
+    ws.state.executemany(
+        "INSERT OR IGNORE INTO declarations(agent_id, day, half, kind, note, at) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    for a in declarers:
+        ws.audit.append(
+            a.agent_id,
+            "agent",
+            "declare",
+            agent_id=a.agent_id,
+            reason="déclarations de la démonstration",
+        )
+
+
+def make_demo_accounts(ws: Workspace, data: DemoData) -> list[tuple[str, str, str, str]]:
+    """One account per role, several agents and the manager of a service; written to
+    ``demo-accounts.csv`` (mode 0600) in the workspace."""
+    finance = [a for a in data.agents if a.service == "Direction des finances" and a.manager_id]
+    manager_id = finance[0].manager_id if finance else data.agents[0].agent_id
+    manager = next(a for a in data.agents if a.agent_id == manager_id)
+    eligible = [
+        a
+        for a in data.agents
+        if a.job_family in ELIGIBLE_FAMILIES
+        and a.agent_id != manager.agent_id
+        and any(data.codes[(a.agent_id, d)] == "TLT" for d in data.days)
+    ]
+    agents = [a for a in eligible if a.service == manager.service][:4]
+    agents += [a for a in eligible if a not in agents][: max(0, 6 - len(agents))]
+    social = next((a for a in data.agents if a.job_family == "travail_social"), None)
+    if social is not None:
+        agents.append(social)
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+    def password() -> str:
+        return "".join(secrets.choice(alphabet) for _ in range(16))
+
+    rows = [
+        ("dsi.operateur", password(), "operator", ""),
+        ("dpo.martin", password(), "dpo", ""),
+        ("rh.relecture", password(), "hr_reviewer", ""),
+        ("cst.representant", password(), "staff_rep", ""),
+        (f"resp.{manager.sam}", password(), "manager", manager.agent_id),
+    ]
+    rows += [(a.sam, password(), "agent", a.agent_id) for a in agents]
+    for login, secret, role, agent_id in rows:
+        create_account(ws.state, ws.clock, login, secret, role, agent_id)
+    path = ws.paths.home / "demo-accounts.csv"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["login", "password", "role", "agent_id"])
+        writer.writerows(rows)
+    return rows

@@ -8,14 +8,15 @@ Nothing before the agent's T0 is ever shown (rule I1).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 from loyaute.policy.gates import agent_t0
 from loyaute.policy.retention import expires_on, holds_of
+from loyaute.store.query import run
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -57,20 +58,38 @@ def t0_of(ws: Workspace, agent_id: str) -> date | None:
     return agent_t0(ws.register, row[0] if row else None)
 
 
+_CACHE_SIZE = 4096
+_cache: OrderedDict[tuple[str, str], dict[tuple[str, str], tuple[str, str]]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def stored_records(ws: Workspace, pseudonym: str) -> dict[tuple[str, str], tuple[str, str]]:
-    """(day, half) → (scope, categories) of what the store holds about one pseudonym."""
-    glob = ws.activity.glob("records")
-    if glob is None:
+    """(day, half) → (scope, categories) of what the store holds about one pseudonym.
+
+    Cached per committed generation: a generation never changes once written, so a cached
+    answer is exact until the next commit switches to a new one."""
+    generation = ws.activity.generation()
+    if generation is None:
         return {}
-    with duckdb.connect() as con:
-        rows = con.execute(
-            "SELECT day, half, scope, vpn, mail, apps FROM read_parquet(?) WHERE agent = ?",
-            [glob, pseudonym],
-        ).fetchall()
+    info = generation.stat()
+    key = (f"{generation}:{info.st_ino}:{info.st_mtime_ns}", pseudonym)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    table = run(
+        ws.activity,
+        "SELECT day, half, scope, vpn, mail, apps FROM records WHERE agent = ?",
+        params=[pseudonym],
+    )
     out: dict[tuple[str, str], tuple[str, str]] = {}
-    for day, half, scope, vpn, mail, apps in rows:
-        cats = ";".join(c for c, flag in (("vpn", vpn), ("mail", mail), ("apps", apps)) if flag)
-        out[(day.isoformat(), half)] = (scope, cats)
+    for row in table.to_pylist():
+        cats = ";".join(c for c in ("vpn", "mail", "apps") if row[c])
+        out[(row["day"].isoformat(), row["half"])] = (row["scope"], cats)
+    with _cache_lock:
+        _cache[key] = out
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
     return out
 
 

@@ -154,6 +154,22 @@ CREATE TABLE IF NOT EXISTS published_cells (
     published_at TEXT NOT NULL,
     PRIMARY KEY (classification, grp, week)
 );
+CREATE TABLE IF NOT EXISTS accounts (
+    login TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('operator', 'dpo', 'hr_reviewer', 'manager', 'agent', 'staff_rep')),
+    agent_id TEXT NOT NULL DEFAULT '',
+    failed INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    login TEXT NOT NULL REFERENCES accounts(login) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -167,7 +183,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open the state database (created with its schema when new)."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    # One connection per command or web request; requests may hop threads, never share it.
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")

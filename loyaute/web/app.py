@@ -1,0 +1,220 @@
+"""The web app: server-rendered pages, French first, and a small JSON API under ``/api/``.
+
+``create_app`` builds it for a workspace. Security follows OWASP ASVS level 2: Argon2id passwords
+with lockout, random session tokens (only their hash stored) in HttpOnly, SameSite=Strict cookies,
+a CSRF token on every form, a per-address limit on sign-in attempts, and headers that forbid
+framing and inline script. No personal data goes into URLs of pages or into server logs.
+
+Every route declares the roles it admits (``guard``); the one error handler turns loyaute's own
+errors into pages or JSON. Individual data is read only through ``policy.access``, which checks
+and audits, exactly as on the command line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from loyaute import __version__
+from loyaute.clock import Clock
+from loyaute.errors import GateError, LoyauteError, UsageError
+from loyaute.policy.access import AccessDenied
+from loyaute.web.context import LANG_COOKIE, Ctx, WorkspaceCache, context
+
+HOME_OF_ROLE = {
+    "agent": "/me",
+    "manager": "/manager",
+    "hr_reviewer": "/hr",
+    "dpo": "/dpo",
+    "staff_rep": "/staff",
+    "operator": "/operator",
+}
+ALL_ROLES = frozenset(HOME_OF_ROLE)
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+PERMISSIONS: dict[tuple[str, str], frozenset[str] | None] = {}
+"""(method, path) → roles admitted (None: public). Filled by ``guard``; the route × role matrix
+test walks it and fails on a route that declares nothing."""
+
+
+class NotSignedIn(Exception):
+    """No valid session."""
+
+
+class Forbidden(Exception):
+    """Signed in, but the role may not use this route."""
+
+
+def guard(*roles: str) -> Any:
+    """Dependency declaring (and enforcing) the roles a route admits; ``guard()`` = public."""
+    admitted = frozenset(roles) if roles else None
+
+    def check(ctx: Ctx = Depends(context)) -> Ctx:
+        if admitted is None:
+            return ctx
+        if ctx.account is None:
+            raise NotSignedIn
+        if ctx.account.role not in admitted:
+            ctx.ws.audit.append(
+                ctx.account.login,
+                ctx.account.role,
+                "refused",
+                reason=f"route {ctx.request.url.path}",
+            )
+            raise Forbidden
+        return ctx
+
+    check.admitted = admitted  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def register_permissions(app: FastAPI) -> None:
+    """Record each route's admitted roles from its ``guard`` dependency."""
+    for route in app.routes:
+        methods = getattr(route, "methods", None) or set()
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            continue
+        admitted: frozenset[str] | str | None = "undeclared"
+        for dep in dependant.dependencies:
+            if hasattr(dep.call, "admitted"):
+                admitted = dep.call.admitted
+        path = getattr(route, "path", "")
+        for method in methods:
+            if admitted != "undeclared":
+                PERMISSIONS[(method, path)] = admitted  # type: ignore[assignment]
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """Headers on every response; no caching of pages that carry personal data."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        lang = request.query_params.get("lang")
+        if lang in ("fr", "en"):
+            response.set_cookie(
+                LANG_COOKIE, lang, httponly=True, samesite="strict", max_age=31536000
+            )
+        return response
+
+
+class LoginLimiter:
+    """At most ``limit`` sign-in attempts per client address in ``window`` seconds."""
+
+    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, client: str) -> bool:
+        """Record an attempt; False when over the limit."""
+        now = time.monotonic()
+        q = self.seen[client]
+        while q and now - q[0] > self.window:
+            q.popleft()
+        if len(q) >= self.limit:
+            return False
+        q.append(now)
+        return True
+
+
+def templates() -> Environment:
+    """The Jinja2 environment of the web pages (autoescaped)."""
+    return Environment(
+        loader=PackageLoader("loyaute.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def wants_json(request: Request) -> bool:
+    """API paths and clients asking for JSON get JSON errors."""
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def create_app(
+    home: Path, clock: Clock | None = None, secure_cookies: bool | None = None
+) -> FastAPI:
+    """The app for the workspace at ``home``."""
+    from loyaute.web import api, pages  # noqa: PLC0415 - routes import this module's helpers
+
+    app = FastAPI(
+        title="loyaute",
+        version=__version__,
+        description="Contrôle des traces numériques en télétravail, loyal par construction.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    cache = WorkspaceCache(home) if clock is None else WorkspaceCache(home, clock)
+    cache.open().close()  # fails early on a missing or invalid workspace
+    app.state.cache = cache
+    app.state.env = templates()
+    app.state.limiter = LoginLimiter()
+    app.state.secure_cookies = secure_cookies
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(packages=[("loyaute.web", "static")]), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    def error_page(request: Request, status: int, message: str) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": message}, status_code=status)
+        html = app.state.env.get_template("error.html").render(
+            status=status,
+            message=message,
+            lang="fr",
+            account=None,
+            nav=[],
+            csrf="",
+            _=lambda fr, en: fr,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": "not signed in"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return error_page(request, 403, "Accès refusé / Access refused")
+
+    @app.exception_handler(AccessDenied)
+    async def access_denied(request: Request, exc: AccessDenied) -> Response:
+        return error_page(request, 403, exc.message)
+
+    @app.exception_handler(LoyauteError)
+    async def loyaute_error(request: Request, exc: LoyauteError) -> Response:
+        status = 400 if isinstance(exc, UsageError) else 409 if isinstance(exc, GateError) else 422
+        return error_page(request, status, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return error_page(request, exc.status_code, str(exc.detail))
+
+    register_permissions(app)
+    return app
