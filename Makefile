@@ -28,7 +28,7 @@ unit: install
 test: lint typecheck unit
 
 demo: install
-	$(BIN)/loyaute --home loyaute-home demo
+	$(BIN)/loyaute --home loyaute-home demo --serve --port $(PORT)
 
 parse-examples: install
 	$(BIN)/loyaute parse --config examples/loyaute.toml examples/logs
