@@ -166,10 +166,13 @@ def get_session(conn: sqlite3.Connection, clock: Clock, token: str | None) -> Se
         conn.execute("DELETE FROM sessions WHERE token_hash = ?", (row["token_hash"],))
         return None
     absolute = datetime.fromisoformat(row["created_at"]) + timedelta(hours=SESSION_HOURS)
-    conn.execute(
-        "UPDATE sessions SET expires_at = ? WHERE token_hash = ?",
-        (min(idle_limit, absolute).isoformat(timespec="seconds"), row["token_hash"]),
-    )
+    refreshed = min(idle_limit, absolute)
+    # Written at most once a minute: a write (and its flush) on every request is not needed.
+    if refreshed - expires > timedelta(minutes=1):
+        conn.execute(
+            "UPDATE sessions SET expires_at = ? WHERE token_hash = ?",
+            (refreshed.isoformat(timespec="seconds"), row["token_hash"]),
+        )
     return Session(Account(row["login"], row["role"], row["agent_id"]), row["csrf"])
 
 

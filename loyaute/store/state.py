@@ -183,18 +183,26 @@ CREATE TABLE IF NOT EXISTS quarantine (
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open the state database (created with its schema when new)."""
+    fresh = not path.exists()
     # One connection per command or web request; requests may hop threads, never share it.
     conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
-    conn.executescript(SCHEMA)
-    conn.execute(
-        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-        (str(SCHEMA_VERSION),),
-    )
+    key = str(path.resolve())
+    if fresh or key not in _READY:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(SCHEMA)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        _READY.add(key)
     return conn
+
+
+_READY: set[str] = set()
+"""Databases whose schema this process already made sure of (web requests open many times)."""
 
 
 @contextmanager
