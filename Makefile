@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-EXTRAS ?= test
+EXTRAS ?= test,spark
 
 .PHONY: install test lint typecheck unit demo parse-examples bench clean
 

@@ -31,7 +31,7 @@ from loyaute.demo.runner import run_demo
 from loyaute.errors import EXIT_REFUSED, ConfigError, InputError, LoyauteError, UsageError
 from loyaute.i18n import lang, set_lang, tr
 from loyaute.identity import parse_directory, store_directory
-from loyaute.ingest.engine import LocalEngine
+from loyaute.ingest.engine import Engine, LocalEngine
 from loyaute.ingest.files import ReadError, expand_paths
 from loyaute.ingest.pipeline import IngestReport, ingest, rescope
 from loyaute.ingest.reading import FileResult, parse_file, resolve_source
@@ -539,6 +539,13 @@ def ingest_command(
         ),
     ] = False,
     engine: Annotated[str | None, typer.Option("--engine", help="local | spark")] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master",
+            help=tr("Maître Spark (local[N], spark://…).", "Spark master (local[N], spark://…)."),
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -550,9 +557,20 @@ def ingest_command(
     print a report."""
     ws = _open()
     chosen = engine or ws.settings.ingest.engine
-    if chosen != "local":
-        raise UsageError(tr(f"moteur non disponible : {chosen}", f"engine not available: {chosen}"))
-    eng = LocalEngine(workers if workers is not None else ws.settings.ingest.workers)
+    eng: Engine
+    if chosen == "spark":
+        from loyaute.ingest.spark import SparkEngine  # noqa: PLC0415 - optional extra
+
+        eng = SparkEngine(master or ws.settings.ingest.spark_master)
+    elif chosen == "local":
+        eng = LocalEngine(workers if workers is not None else ws.settings.ingest.workers)
+    else:
+        raise UsageError(
+            tr(
+                f"moteur inconnu : {chosen} (local, spark)",
+                f"unknown engine: {chosen} (local, spark)",
+            )
+        )
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

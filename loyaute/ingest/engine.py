@@ -43,11 +43,21 @@ class Task:
 
 
 class Engine(Protocol):
-    """Runs ``fn`` over tasks and yields results (in completion order)."""
+    """Runs ``fn`` over tasks: ``map`` yields each result, ``map_reduce`` merges the results
+    sharing a key (the ranges of one file) and yields one per key."""
 
     capabilities: frozenset[str]
 
     def map(self, fn: Callable[[Task], R], tasks: Sequence[Task]) -> Iterator[R]: ...
+
+    def map_reduce(
+        self,
+        fn: Callable[[Task], R],
+        tasks: Sequence[Task],
+        key: Callable[[R], str],
+        merge: Callable[[R, R], R],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Iterator[R]: ...
 
 
 def default_workers() -> int:
@@ -104,3 +114,20 @@ class LocalEngine:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield future.result()
+
+    def map_reduce(
+        self,
+        fn: Callable[[Task], R],
+        tasks: Sequence[Task],
+        key: Callable[[R], str],
+        merge: Callable[[R, R], R],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Iterator[R]:
+        """Map in worker processes; merge per key here, as results arrive."""
+        merged: dict[str, R] = {}
+        for done, result in enumerate(self.map(fn, tasks), 1):
+            k = key(result)
+            merged[k] = merge(merged[k], result) if k in merged else result
+            if on_progress is not None:
+                on_progress(done, len(tasks))
+        return iter(merged.values())

@@ -12,6 +12,7 @@ run leaves.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -75,8 +76,24 @@ class MapSettings:
     count_background: bool
 
 
+def _fault_injection(task: Task) -> None:
+    """Tests of engine failures: ``LOYAUTE_FAIL_TASK=<dir>`` kills the worker process on a
+    task's first attempt (a marker file remembers it), ``always`` on every attempt."""
+    where = os.environ.get("LOYAUTE_FAIL_TASK")
+    if not where:
+        return
+    if where != "always":
+        marker = Path(where) / hashlib.sha256(f"{task.path}{task.byte_range}".encode()).hexdigest()
+        try:
+            marker.touch(exist_ok=False)
+        except FileExistsError:
+            return
+    os._exit(137)
+
+
 def map_task(task: Task, settings: MapSettings) -> TaskResult:
     """Parse and reduce one file or range; never raises for bad input."""
+    _fault_injection(task)
     result = FileResult(str(task.path), task.source.name)
     parts: list[pa.Table] = []
     examples: list[tuple[int, str, str]] = []
@@ -113,6 +130,20 @@ def _examples(
             if len(out) >= room:
                 break
     return out
+
+
+def result_key(result: TaskResult) -> str:
+    """Results of the ranges of one file are merged together."""
+    return result.file.path
+
+
+def merge_results(a: TaskResult, b: TaskResult) -> TaskResult:
+    """The OR-reduce of two results of the same file: counts add up, keys unite (any order)."""
+    file = FileResult(a.file.path, a.file.format)
+    file.merge(a.file)
+    file.merge(b.file)
+    examples = sorted(a.examples + b.examples)[:QUARANTINE_PER_FILE]
+    return TaskResult(file, distinct([a.keys, b.keys]), examples)
 
 
 class _MapCall:
@@ -276,19 +307,16 @@ def ingest(
         ws.settings.ingest.chunk_bytes,
         ws.settings.ingest.max_line_bytes,
     )
-    by_file: dict[str, list[TaskResult]] = defaultdict(list)
-    for done, result in enumerate(engine.map(_MapCall(map_settings), tasks), 1):
-        by_file[result.file.path].append(result)
-        if on_progress is not None:
-            on_progress(done, len(tasks))
+    per_file = engine.map_reduce(
+        _MapCall(map_settings), tasks, result_key, merge_results, on_progress
+    )
 
     entries = {f.path: f for f in report.files}
     keys_by_file: dict[str, pa.Table] = {}
     examples: list[tuple[str, int, str, str]] = []
-    for path_str, results in by_file.items():
-        merged = results[0].file
-        for r in results[1:]:
-            merged.merge(r.file)
+    for result in sorted(per_file, key=result_key):
+        path_str = result.file.path
+        merged = result.file
         entry = entries[path_str]
         entry.lines, entry.events, entry.skipped = merged.lines, merged.events, merged.skipped
         if merged.error:
@@ -298,9 +326,8 @@ def ingest(
                 f"{merged.error} — file not stored; run again once repaired",
             )
             continue
-        keys_by_file[path_str] = distinct([r.keys for r in results])
-        for r in results:
-            examples += [(path_str, *e) for e in r.examples]
+        keys_by_file[path_str] = result.keys
+        examples += [(path_str, *e) for e in result.examples]
 
     reconcile(ws, report, entries, keys_by_file, set(), actor)
     now = ws.clock.now().isoformat(timespec="seconds")

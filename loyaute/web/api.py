@@ -58,7 +58,7 @@ def api_login(body: LoginBody, response: Response, ctx: Ctx = guard()) -> Any:
     """Sign in: sets the session cookie."""
     limiter = ctx.request.app.state.limiter
     client = ctx.request.client.host if ctx.request.client else "?"
-    if not limiter.allow(client):
+    if not limiter.allow(client, body.login):
         response.status_code = 429
         return {"login": "", "role": "", "agent_id": ""}
     account = authenticate(ctx.ws.state, ctx.ws.clock, body.login, body.password)

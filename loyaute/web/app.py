@@ -12,6 +12,7 @@ and audits, exactly as on the command line.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict, deque
 from pathlib import Path
@@ -21,7 +22,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyaute import __version__
 from loyaute.clock import Clock
@@ -97,45 +99,78 @@ def register_permissions(app: FastAPI) -> None:
                 PERMISSIONS[(method, path)] = admitted  # type: ignore[assignment]
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    """Headers on every response; no caching of pages that carry personal data."""
+_HEADERS = [
+    ("content-security-policy", CSP),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+    ("cross-origin-opener-policy", "same-origin"),
+]
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if not request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store"
-        lang = request.query_params.get("lang")
-        if lang in ("fr", "en"):
-            response.set_cookie(
-                LANG_COOKIE, lang, httponly=True, samesite="strict", max_age=31536000
-            )
-        return response
+
+class SecurityHeaders:
+    """Headers on every response (plain ASGI: no per-request overhead of a wrapped call);
+    no caching of pages that carry personal data; the language choice kept in a cookie."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        query = scope.get("query_string", b"").decode("latin-1")
+        pairs = (p.partition("=") for p in query.split("&"))
+        lang = next((v for k, _, v in pairs if k == "lang"), "")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _HEADERS:
+                    headers.append(name, value)
+                if not path.startswith("/static/"):
+                    headers.append("cache-control", "no-store")
+                if lang in ("fr", "en"):
+                    headers.append(
+                        "set-cookie",
+                        f"{LANG_COOKIE}={lang}; Max-Age=31536000; Path=/; HttpOnly; SameSite=strict",
+                    )
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class LoginLimiter:
-    """At most ``limit`` sign-in attempts per client address in ``window`` seconds."""
+    """Sign-in attempts within ``window`` seconds: at most ``per_login`` for one login from one
+    address, and ``per_address`` in all from one address (a whole office may share one behind
+    the proxy). Lockout of the account itself is in ``accounts.authenticate``."""
 
-    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
-        self.limit = limit
+    def __init__(self, per_login: int = 10, per_address: int = 300, window: float = 60.0) -> None:
+        self.per_login = per_login
+        self.per_address = per_address
         self.window = window
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
+        self.seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
 
-    def allow(self, client: str) -> bool:
-        """Record an attempt; False when over the limit."""
+    def allow(self, client: str, login: str) -> bool:
+        """Record an attempt; False when over a limit."""
         now = time.monotonic()
-        q = self.seen[client]
-        while q and now - q[0] > self.window:
-            q.popleft()
-        if len(q) >= self.limit:
-            return False
-        q.append(now)
-        return True
+        with self._lock:
+            ok = True
+            for key, limit in (
+                ((client, login.casefold()), self.per_login),
+                ((client, ""), self.per_address),
+            ):
+                q = self.seen[key]
+                while q and now - q[0] > self.window:
+                    q.popleft()
+                ok = ok and len(q) < limit
+            if ok:
+                self.seen[(client, login.casefold())].append(now)
+                self.seen[(client, "")].append(now)
+            return ok
 
 
 def templates() -> Environment:

@@ -133,7 +133,7 @@ def login_submit(
 ) -> Response:
     """Sign in; a wrong password and an unknown login get the same answer."""
     client = ctx.request.client.host if ctx.request.client else "?"
-    if not ctx.request.app.state.limiter.allow(client):
+    if not ctx.request.app.state.limiter.allow(client, login):
         return render(
             ctx,
             "login.html",
