@@ -74,12 +74,13 @@ class MapSettings:
 
     windows: Windows
     count_background: bool
+    fail_task: str = ""
 
 
-def _fault_injection(task: Task) -> None:
-    """Tests of engine failures: ``LOYAUTE_FAIL_TASK=<dir>`` kills the worker process on a
-    task's first attempt (a marker file remembers it), ``always`` on every attempt."""
-    where = os.environ.get("LOYAUTE_FAIL_TASK")
+def _fault_injection(task: Task, where: str) -> None:
+    """Tests of engine failures: ``<dir>`` kills the worker process on a task's first attempt (a
+    marker file in that folder remembers it), ``always`` on every attempt. Set through
+    ``ingest(fail_task=…)`` or ``LOYAUTE_FAIL_TASK``; empty in normal use."""
     if not where:
         return
     if where != "always":
@@ -93,7 +94,7 @@ def _fault_injection(task: Task) -> None:
 
 def map_task(task: Task, settings: MapSettings) -> TaskResult:
     """Parse and reduce one file or range; never raises for bad input."""
-    _fault_injection(task)
+    _fault_injection(task, settings.fail_task or os.environ.get("LOYAUTE_FAIL_TASK", ""))
     result = FileResult(str(task.path), task.source.name)
     parts: list[pa.Table] = []
     examples: list[tuple[int, str, str]] = []
@@ -246,6 +247,7 @@ def ingest(
     force: bool = False,
     actor: str = "operator",
     on_progress: Callable[[int, int], None] | None = None,
+    fail_task: str = "",
 ) -> IngestReport:
     """Read log files into the activity store; see the module docstring for the order of rules."""
     gates = gates_mod.evaluate(ws.settings, ws.register)
@@ -299,6 +301,7 @@ def ingest(
     map_settings = MapSettings(
         Windows.from_settings(ws.settings.half_days, ws.settings.zone),
         ws.settings.sources.exchange.count_background,
+        fail_task,
     )
     engine = engine or LocalEngine(ws.settings.ingest.workers)
     tasks = plan(
