@@ -12,6 +12,7 @@ import bz2
 import gzip
 import io
 import itertools
+import mmap
 import os
 import zlib
 from collections.abc import Iterator, Sequence
@@ -233,8 +234,12 @@ def iter_blocks(
     short enough by construction, and only a line spanning blocks needs measuring.
     On truncated or corrupt compressed data, what was read is yielded, then ``ReadError``.
     """
+    if compression_of(path) is None:
+        start, end = byte_range if byte_range is not None else (0, file_size(path))
+        yield from _plain_blocks(path, chunk_bytes, max_line_bytes, start, end)
+        return
     block_size = max(1, min(chunk_bytes, max_line_bytes))
-    if byte_range is None and compression_of(path) is not None:
+    if byte_range is None:
         # Small reads, so that a truncated stream loses at most one piece of what it holds.
         block_size = min(block_size, COMPRESSED_READ_BYTES)
     pending = bytearray()
@@ -290,6 +295,104 @@ def iter_blocks(
         pending += partial
     if pending:
         yield bytes(pending)
+
+
+def _plain_blocks(
+    path: Path, chunk_bytes: int, max_line_bytes: int, start: int, end: int
+) -> Iterator[bytes | LongLine]:
+    """Plain files: blocks cut from a memory map, each byte copied once.
+
+    Long lines are found without looking at every line: from a line start ``p``, the last
+    newline within ``max_line_bytes + 1`` bytes ends every line that starts before it, so they
+    are all short enough; no newline in that window means the line at ``p`` is too long.
+    """
+    if end <= start:
+        return
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        raise ReadError(path, f"illisible / unreadable ({exc.strerror or exc})") from exc
+    with f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        end = min(end, len(mm))
+        pos = start
+        while pos < end:
+            limit = min(end, pos + chunk_bytes)
+            cut = end if limit >= end else mm.rfind(b"\n", pos, limit) + 1
+            if cut <= pos:  # no newline in a whole chunk: one (long) line
+                nl = mm.find(b"\n", pos, end)
+                cut = end if nl < 0 else nl + 1
+            block_start = p = pos
+            while p < cut:
+                window = min(cut, p + max_line_bytes + 1)
+                q = mm.rfind(b"\n", p, window)
+                if q >= 0:
+                    p = q + 1
+                    continue
+                if window == cut and cut - p <= max_line_bytes:
+                    break  # the file's last line, without newline, short enough
+                if p > block_start:
+                    yield mm[block_start:p]
+                yield LongLine()
+                nl = mm.find(b"\n", p, end)
+                p = block_start = end if nl < 0 else nl + 1
+                cut = max(cut, p)
+            if cut > block_start:
+                yield mm[block_start:cut]
+            pos = cut
+
+
+class BackwardReader:
+    """Searches a file backwards in bounded windows (``rfind``, ``find``, slices), so finding
+    the directive in force before an offset never maps or reads the whole prefix."""
+
+    WINDOW = 1 << 20
+
+    def __init__(self, path: Path) -> None:
+        self._f = path.open("rb")
+        self.size = os.fstat(self._f.fileno()).st_size
+
+    def close(self) -> None:
+        """Close the file."""
+        self._f.close()
+
+    def __enter__(self) -> BackwardReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read(self, start: int, end: int) -> bytes:
+        start, end = max(0, start), min(self.size, end)
+        return os.pread(self._f.fileno(), max(0, end - start), start) if end > start else b""
+
+    def __getitem__(self, item: slice) -> bytes:
+        start = item.start or 0
+        stop = self.size if item.stop is None else item.stop
+        return self._read(start, stop)
+
+    def rfind(self, sub: bytes, start: int, end: int) -> int:
+        """Last occurrence of ``sub`` in [start, end), or -1."""
+        hi = min(end, self.size)
+        while hi > start:
+            lo = max(start, hi - self.WINDOW)
+            chunk = self._read(lo, min(hi + len(sub) - 1, end))
+            at = chunk.rfind(sub)
+            if at >= 0:
+                return lo + at
+            hi = lo
+        return -1
+
+    def find(self, sub: bytes, start: int, end: int) -> int:
+        """First occurrence of ``sub`` in [start, end), or -1."""
+        lo = start
+        while lo < min(end, self.size):
+            hi = min(end, lo + self.WINDOW)
+            chunk = self._read(lo, min(hi + len(sub) - 1, end))
+            at = chunk.find(sub)
+            if at >= 0:
+                return lo + at
+            lo = hi
+        return -1
 
 
 def file_size(path: Path) -> int:

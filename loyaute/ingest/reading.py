@@ -7,7 +7,6 @@ break and says so. Every line is accounted for: an event or a skip record with i
 
 from __future__ import annotations
 
-import mmap
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from loyaute.ingest.engine import Task
 from loyaute.ingest.files import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_MAX_LINE_BYTES,
+    BackwardReader,
     LongLine,
     ReadError,
     head,
@@ -98,8 +98,8 @@ def parse_blocks(
     read when the data breaks part-way.
     """
     if byte_range is not None and byte_range[0] > 0:
-        with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            parser = source.parser_at(source.prefix_state(mm, byte_range[0]))
+        with BackwardReader(path) as prefix:
+            parser = source.parser_at(source.prefix_state(prefix, byte_range[0]))
     else:
         parser = source.parser()
     line = 1

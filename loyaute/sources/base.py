@@ -12,13 +12,12 @@ formats with modest volumes build them row by row with :class:`RowBuilder`.
 
 from __future__ import annotations
 
-import mmap
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -275,6 +274,17 @@ class Chunk:
     first_line: int
 
 
+class Searchable(Protocol):
+    """A file's bytes as ``prefix_state`` may search them (bytes, a memory map, a windowed
+    reader): ``rfind``/``find`` within bounds, and slices."""
+
+    def rfind(self, sub: bytes, start: int, end: int, /) -> int: ...
+
+    def find(self, sub: bytes, start: int, end: int, /) -> int: ...
+
+    def __getitem__(self, item: slice, /) -> bytes: ...
+
+
 class LineParser(ABC):
     """Parses the chunks of one file in order; may keep state between chunks (IIS layouts)."""
 
@@ -300,7 +310,7 @@ class Source(ABC):
     def parser(self) -> LineParser:
         """A fresh parser for one file."""
 
-    def prefix_state(self, data: bytes | mmap.mmap, offset: int) -> object | None:
+    def prefix_state(self, data: Searchable, offset: int) -> object | None:
         """State a parser needs to start at ``offset`` of a file (the IIS layout in force).
 
         ``data`` is the whole file, usually memory-mapped: search it, do not copy it."""

@@ -17,7 +17,6 @@ channels and ActiveSync Ping/Sync are background.
 
 from __future__ import annotations
 
-import mmap
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from loyaute.sources.base import (
     LineParser,
     Parsed,
     Reason,
+    Searchable,
     Source,
     split_lines,
 )
@@ -295,7 +295,7 @@ class ExchangeIisSource(Source):
         """A parser for one file; it follows each ``#Fields`` directive."""
         return _IisParser(self, None)
 
-    def prefix_state(self, data: bytes | mmap.mmap, offset: int) -> object | None:
+    def prefix_state(self, data: Searchable, offset: int) -> object | None:
         """The layout in force at ``offset``: the last ``#Fields`` directive before it."""
         at = max(data.rfind(b"\n#Fields:", 0, offset), data.rfind(b"\n# Fields:", 0, offset))
         if at < 0:
