@@ -53,7 +53,10 @@ def prepare(home: Path, agents: int) -> list[str]:
         logins = []
         for (agent_id,) in rows:
             login = f"charge.{agent_id.lower()}"
-            if ws.state.execute("SELECT 1 FROM accounts WHERE login = ?", (login,)).fetchone() is None:
+            if (
+                ws.state.execute("SELECT 1 FROM accounts WHERE login = ?", (login,)).fetchone()
+                is None
+            ):
                 create_account(ws.state, ws.clock, login, PASSWORD, "agent", agent_id)
             logins.append(login)
     finally:
@@ -61,9 +64,18 @@ def prepare(home: Path, agents: int) -> list[str]:
     return logins
 
 
-async def agent(session: aiohttp.ClientSession, base: str, login: str, until: float, latencies: list[float], errors: list[str]) -> None:
+async def agent(
+    session: aiohttp.ClientSession,
+    base: str,
+    login: str,
+    until: float,
+    latencies: list[float],
+    errors: list[str],
+) -> None:
     """Sign in once, then read the calendar until the deadline."""
-    async with session.post(f"{base}/login", data={"login": login, "password": PASSWORD}, allow_redirects=False) as r:
+    async with session.post(
+        f"{base}/login", data={"login": login, "password": PASSWORD}, allow_redirects=False
+    ) as r:
         if r.status != 303:
             errors.append(f"login {r.status}")
             return
@@ -82,7 +94,9 @@ async def agent(session: aiohttp.ClientSession, base: str, login: str, until: fl
             errors.append("status")
 
 
-async def drive(base: str, logins: list[str], seconds: float) -> tuple[list[float], list[str], float]:
+async def drive(
+    base: str, logins: list[str], seconds: float
+) -> tuple[list[float], list[str], float]:
     """Run every agent concurrently; each has its own cookie jar."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -90,7 +104,12 @@ async def drive(base: str, logins: list[str], seconds: float) -> tuple[list[floa
     started = time.monotonic()
     sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in logins]
     try:
-        await asyncio.gather(*(agent(s, base, login, until, latencies, errors) for s, login in zip(sessions, logins, strict=True)))
+        await asyncio.gather(
+            *(
+                agent(s, base, login, until, latencies, errors)
+                for s, login in zip(sessions, logins, strict=True)
+            )
+        )
     finally:
         for s in sessions:
             await s.close()
@@ -148,7 +167,9 @@ def main() -> int:
         "max_ms": round(max(latencies) * 1000, 1),
         "cpus": os.cpu_count(),
     }
-    print(f"{'agents':>7} {'requests':>9} {'errors':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(
+        f"{'agents':>7} {'requests':>9} {'errors':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+    )
     print(
         f"{result['agents']:>7} {result['requests']:>9} {result['errors']:>7} {result['rps']:>7} "
         f"{result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}"

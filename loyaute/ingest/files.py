@@ -338,7 +338,18 @@ def _plain_blocks(
                 cut = max(cut, p)
             if cut > block_start:
                 yield mm[block_start:cut]
+            _release(mm, pos, cut)
             pos = cut
+
+
+def _release(mm: mmap.mmap, start: int, end: int) -> None:
+    """Drop pages already read from this process's resident set (they stay in the page cache),
+    so memory stays bounded however large the file."""
+    page = mmap.PAGESIZE
+    lo = start - start % page
+    hi = end - end % page
+    if hi > lo and hasattr(mm, "madvise"):
+        mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
 
 class BackwardReader:

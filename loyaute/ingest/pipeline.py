@@ -121,15 +121,18 @@ def _examples(
     data: bytes | memoryview, first: int, parsed: Any, room: int
 ) -> list[tuple[int, str, str]]:
     out: list[tuple[int, str, str]] = []
-    if not parsed.skipped.num_rows:
+    skipped = parsed.skipped
+    if not skipped.num_rows:
+        return out
+    wanted = pc.is_in(skipped.column("reason"), pa.array(sorted(QUARANTINE_REASONS)))
+    picked = skipped.filter(wanted).slice(0, room).to_pylist()
+    if not picked:
         return out
     lines = bytes(data).split(b"\n")
-    for row in parsed.skipped.to_pylist():
-        if row["reason"] in QUARANTINE_REASONS and 0 <= row["line"] - first < len(lines):
+    for row in sorted(picked, key=lambda r: r["line"]):
+        if 0 <= row["line"] - first < len(lines):
             raw = lines[row["line"] - first].decode("utf-8", "replace").rstrip("\r")
             out.append((row["line"], row["reason"], mask(raw)))
-            if len(out) >= room:
-                break
     return out
 
 

@@ -112,7 +112,7 @@ INTERACTIVE_OWA = frozenset(
 
 _CMD_RE = r"(?i)(?:^|[&?])cmd=(?P<verb>[A-Za-z]+)"
 _ACTION_RE = r"(?i)(?:^|[&?])action=(?P<verb>[A-Za-z]+)"
-_USER_RE = re.compile(rb"(?i)(?:^|[&?])user=([^&]+)")
+_USER_QUERY_RE = r"(?i)(?:^|[&?])user=(?P<user>[^&]+)"
 _METHOD_RE = re.compile(rb"^[A-Z][A-Z_-]{1,20}$")
 
 
@@ -600,16 +600,17 @@ def _query_users(
     query: pa.Array, rows: np.ndarray, logins: pa.Array, user_reason: pa.Array
 ) -> tuple[pa.Array, pa.Array]:
     """Take the ``User=`` of the query for the given rows (as written, URL-encoding kept)."""
-    login_list = logins.to_pylist()
-    reason_list = user_reason.to_pylist()
-    for i, raw in zip(rows.tolist(), query.take(pa.array(rows)).to_pylist(), strict=True):
-        if not raw:
-            continue
-        m = _USER_RE.search(raw)
-        if not m:
-            continue
-        candidate = decode_text(m.group(1))
-        reason = login_reason(candidate)
-        login_list[i] = candidate
-        reason_list[i] = reason.value if reason is not None else None
-    return pa.array(login_list, pa.string()), pa.array(reason_list, pa.string())
+    sub = pc.fill_null(query.take(pa.array(rows)), b"")
+    found = pc.struct_field(pc.extract_regex(sub, _USER_QUERY_RE), [0])
+    values = Distinct(found)
+    names = values.map(decode_text, pa.string())
+    reasons = values.map(_user_reason, pa.string())
+    has = numpy_bool(pc.is_valid(names))
+    if not has.any():
+        return logins, user_reason
+    mask = np.zeros(len(logins), dtype=bool)
+    mask[rows[has]] = True
+    keep = pa.array(has)
+    logins = pc.replace_with_mask(logins, pa.array(mask), names.filter(keep))
+    user_reason = pc.replace_with_mask(user_reason, pa.array(mask), reasons.filter(keep))
+    return logins, user_reason
