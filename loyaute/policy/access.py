@@ -101,75 +101,9 @@ def individual_access(
     * anyone else only as the reviewer of an open case on that agent (E4), with every gate
       holding, the committee fingerprint included (E1, A4).
     """
-    if role == "agent":
-        if own_agent_id != agent_id:
-            raise _refuse(
-                ws,
-                actor,
-                role,
-                action,
-                agent_id,
-                tr(
-                    "un agent ne voit que ses propres données (E6)",
-                    "an agent sees only their own data (E6)",
-                ),
-            )
-    elif role == "dpo" and action == "access_export":
-        pass
-    else:
-        if case_id is None:
-            ws.state.execute(
-                "INSERT INTO alerts(at, kind, actor, detail) VALUES (?, 'reidentification_outside_case', ?, ?)",
-                (ws.clock.now().isoformat(timespec="seconds"), actor, f"{role} {action}"),
-            )
-            raise _refuse(
-                ws,
-                actor,
-                role,
-                action,
-                agent_id,
-                tr("hors dossier d'examen (E4)", "outside a review case (E4)"),
-            )
-        case = ws.state.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
-        if case is None or case["agent_id"] != agent_id:
-            raise _refuse(
-                ws,
-                actor,
-                role,
-                action,
-                agent_id,
-                tr(
-                    f"dossier {case_id} inconnu pour cet agent",
-                    f"case {case_id} unknown for this agent",
-                ),
-            )
-        if case["reviewer"] != actor:
-            raise _refuse(
-                ws,
-                actor,
-                role,
-                action,
-                agent_id,
-                tr(
-                    f"seul le relecteur du dossier {case_id} y a accès (E4)",
-                    f"only the reviewer of case {case_id} may see it (E4)",
-                ),
-            )
-        if case["closed_at"] and action != "case_view":
-            raise _refuse(
-                ws,
-                actor,
-                role,
-                action,
-                agent_id,
-                tr(f"dossier {case_id} clos", f"case {case_id} is closed"),
-            )
-        gates = gates_mod.evaluate(ws.settings, ws.register)
-        failing = [g for g in gates if g.id in ("A1", "A2", "A3", "A4", "A5") and not g.ok]
-        if failing:
-            raise _refuse(
-                ws, actor, role, action, agent_id, "; ".join(f"{g.id} {g.reason}" for g in failing)
-            )
+    refusal = _refusal(ws, actor, role, action, agent_id, case_id, own_agent_id)
+    if refusal is not None:
+        raise _refuse(ws, actor, role, action, agent_id, refusal)
     ws.audit.append(
         actor,
         role,
@@ -180,6 +114,50 @@ def individual_access(
     )
     check_alerts(ws, actor)
     return Grant(actor, role, agent_id, reason, case_id)
+
+
+def _refusal(
+    ws: Workspace,
+    actor: str,
+    role: str,
+    action: str,
+    agent_id: str,
+    case_id: int | None,
+    own_agent_id: str | None,
+) -> str | None:
+    """Why this access is refused, or None when it is allowed."""
+    if role == "agent":
+        if own_agent_id != agent_id:
+            return tr(
+                "un agent ne voit que ses propres données (E6)",
+                "an agent sees only their own data (E6)",
+            )
+        return None
+    if role == "dpo" and action == "access_export":
+        return None
+    if case_id is None:
+        ws.state.execute(
+            "INSERT INTO alerts(at, kind, actor, detail) VALUES (?, 'reidentification_outside_case', ?, ?)",
+            (ws.clock.now().isoformat(timespec="seconds"), actor, f"{role} {action}"),
+        )
+        return tr("hors dossier d'examen (E4)", "outside a review case (E4)")
+    case = ws.state.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
+    if case is None or case["agent_id"] != agent_id:
+        return tr(
+            f"dossier {case_id} inconnu pour cet agent", f"case {case_id} unknown for this agent"
+        )
+    if case["reviewer"] != actor:
+        return tr(
+            f"seul le relecteur du dossier {case_id} y a accès (E4)",
+            f"only the reviewer of case {case_id} may see it (E4)",
+        )
+    if case["closed_at"] and action != "case_view":
+        return tr(f"dossier {case_id} clos", f"case {case_id} is closed")
+    gates = gates_mod.evaluate(ws.settings, ws.register)
+    failing = [g for g in gates if g.id in ("A1", "A2", "A3", "A4", "A5") and not g.ok]
+    if failing:
+        return "; ".join(f"{g.id} {g.reason}" for g in failing)
+    return None
 
 
 def check_alerts(ws: Workspace, actor: str) -> None:

@@ -9,12 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from loyaute.accounts import authenticate, close_session, open_session
+from loyaute.accounts import authenticate, close_session
 from loyaute.policy.access import AccessDenied, individual_access
 from loyaute.reports.agent_view import agent_records
 from loyaute.reports.runner import run_presence
 from loyaute.web.app import HOME_OF_ROLE, guard
-from loyaute.web.context import SESSION_COOKIE, Ctx
+from loyaute.web.context import SESSION_COOKIE, Ctx, start_session
 
 router = APIRouter(prefix="/api")
 
@@ -64,17 +64,7 @@ def api_login(body: LoginBody, response: Response, ctx: Ctx = guard()) -> Any:
     account = authenticate(ctx.ws.state, ctx.ws.clock, body.login, body.password)
     if account is None:
         raise AccessDenied("identifiant ou mot de passe incorrect / wrong login or password")
-    token = open_session(ctx.ws.state, ctx.ws.clock, account)
-    from loyaute.web.pages import _secure  # noqa: PLC0415
-
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(ctx.request),
-        path="/",
-    )
+    start_session(ctx, account, response)
     return Me(login=account.login, role=account.role, agent_id=account.agent_id)
 
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import Request, Response
 
-from loyaute.accounts import Account, Session, get_session
+from loyaute.accounts import Account, Session, get_session, open_session
 from loyaute.clock import Clock, SystemClock
 from loyaute.config import Settings
 from loyaute.i18n import LANGS
@@ -65,6 +65,34 @@ class Ctx:
     def t(self, fr: str, en: str) -> str:
         """French or English text for this request."""
         return en if self.lang == "en" else fr
+
+
+def is_secure(request: Request) -> bool:
+    """Mark the session cookie Secure unless the app is reached on loopback over plain HTTP
+    (the demo); ``create_app(secure_cookies=…)`` forces either way."""
+    forced = request.app.state.secure_cookies
+    if forced is not None:
+        return bool(forced)
+    host = request.url.hostname or ""
+    return request.url.scheme == "https" or host not in (
+        "127.0.0.1",
+        "localhost",
+        "::1",
+        "testserver",
+    )
+
+
+def start_session(ctx: Ctx, account: Account, response: Response) -> None:
+    """Open a session for ``account`` and set its cookie on ``response``."""
+    token = open_session(ctx.ws.state, ctx.ws.clock, account)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=is_secure(ctx.request),
+        path="/",
+    )
 
 
 def negotiate_lang(request: Request) -> str:

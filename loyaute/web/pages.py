@@ -10,10 +10,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from loyaute.accounts import authenticate, close_session, open_session
+from loyaute.accounts import authenticate, close_session
 from loyaute.policy import gates as gates_mod
 from loyaute.policy.access import AccessDenied
 from loyaute.policy.cases import answer_case, close_case, open_case, show_case
@@ -35,7 +35,7 @@ from loyaute.reports.runner import managed_services, run_presence, run_validity
 from loyaute.reports.validity import VALIDITY_COLUMNS
 from loyaute.web import charts
 from loyaute.web.app import HOME_OF_ROLE, guard
-from loyaute.web.context import SESSION_COOKIE, Ctx
+from loyaute.web.context import SESSION_COOKIE, Ctx, start_session
 
 router = APIRouter()
 
@@ -92,19 +92,6 @@ def back(path: str, note: str = "") -> RedirectResponse:
     return RedirectResponse(path + (f"?done={note}" if note else ""), status_code=303)
 
 
-def _secure(request: Request) -> bool:
-    forced = request.app.state.secure_cookies
-    if forced is not None:
-        return bool(forced)
-    host = request.url.hostname or ""
-    return request.url.scheme == "https" or host not in (
-        "127.0.0.1",
-        "localhost",
-        "::1",
-        "testserver",
-    )
-
-
 @router.get("/healthz", dependencies=[guard()])
 def healthz() -> dict[str, str]:
     """Ready."""
@@ -154,16 +141,8 @@ def login_submit(
                 "Wrong login or password, or account locked.",
             ),
         )
-    token = open_session(ctx.ws.state, ctx.ws.clock, account)
     response = RedirectResponse(HOME_OF_ROLE[account.role], status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(ctx.request),
-        path="/",
-    )
+    start_session(ctx, account, response)
     return response
 
 
