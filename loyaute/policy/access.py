@@ -54,9 +54,10 @@ class Grant:
     case_id: int | None = None
 
 
-def _refuse(
+def refuse(
     ws: Workspace, actor: str, role: str, action: str, agent_id: str, why: str
 ) -> AccessDenied:
+    """Audit a refused access (H1), check the DPO's alerts (H2) and return the error to raise."""
     ws.audit.append(
         actor, role, "refused", agent_id=agent_id, reason=why, details={"attempted": action}
     )
@@ -67,11 +68,11 @@ def _refuse(
 def check_role(ws: Workspace, actor: str, role: str, report: str) -> None:
     """Refuse an aggregate report the role may not read (E5)."""
     if role not in ROLES:
-        raise _refuse(
+        raise refuse(
             ws, actor, role, report, "", tr(f"rôle inconnu {role}", f"unknown role {role}")
         )
     if role not in AGGREGATE_ROLES[report]:
-        raise _refuse(
+        raise refuse(
             ws,
             actor,
             role,
@@ -103,7 +104,7 @@ def individual_access(
     """
     refusal = _refusal(ws, actor, role, action, agent_id, case_id, own_agent_id)
     if refusal is not None:
-        raise _refuse(ws, actor, role, action, agent_id, refusal)
+        raise refuse(ws, actor, role, action, agent_id, refusal)
     ws.audit.append(
         actor,
         role,

@@ -8,6 +8,8 @@ documents say is what the software does. Markdown, HTML, and PDF when WeasyPrint
 
 from __future__ import annotations
 
+import html
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,15 +88,25 @@ def render_markdown(ws: Workspace, kind: str, lang: str = "fr") -> str:
     return env.get_template(f"{kind}.{lang}.md").render(**context(ws, lang))
 
 
-def render_html(markdown: str, title: str, lang: str) -> str:
-    """A standalone, accessible HTML page from Markdown."""
+DOCUMENT_CSS = (
+    resources.files("loyaute.web").joinpath("static/document.css").read_text(encoding="utf-8")
+)
+"""One stylesheet: inline in files written by the command line, linked by the web app."""
+
+
+def render_html(markdown: str, title: str, lang: str, stylesheet: str | None = None) -> str:
+    """A standalone, accessible HTML page from Markdown. Files carry their style inline (they
+    travel alone); the web app passes ``stylesheet`` so its CSP can forbid inline style."""
     body = MarkdownIt("commonmark").enable("table").render(markdown)
+    style = (
+        f'<link rel="stylesheet" href="{html.escape(stylesheet)}">'
+        if stylesheet
+        else f"<style>{DOCUMENT_CSS}</style>"
+    )
     return (
-        f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{title}</title>\n'
-        "<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;"
-        "line-height:1.5;color:#1b1b1b}table{border-collapse:collapse}th,td{border:1px solid #666;"
-        "padding:.3rem .5rem;text-align:left}</style>\n</head>\n<body>\n"
+        f'<!doctype html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n{style}\n</head>\n<body>\n"
         f"{body}</body>\n</html>\n"
     )
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from loyaute.accounts import authenticate, close_session
-from loyaute.policy.access import AccessDenied, individual_access
+from loyaute.i18n import tr
+from loyaute.policy.access import AccessDenied, individual_access, refuse
 from loyaute.reports.agent_view import agent_records
 from loyaute.reports.runner import run_presence
 from loyaute.web.app import HOME_OF_ROLE, guard
@@ -53,17 +54,32 @@ class PresenceOut(BaseModel):
     rows: list[dict[str, Any]]
 
 
-@router.post("/login", response_model=Me, responses={401: {"description": "refused"}})
+class Problem(BaseModel):
+    """An error: what went wrong, in French then English."""
+
+    detail: str
+
+
+@router.post(
+    "/login",
+    response_model=Me,
+    responses={
+        401: {"description": "wrong login or password, or account locked", "model": Problem},
+        429: {"description": "too many attempts from this address; retry later", "model": Problem},
+    },
+)
 def api_login(body: LoginBody, response: Response, ctx: Ctx = guard()) -> Any:
-    """Sign in: sets the session cookie."""
+    """Sign in: sets the session cookie. Wrong credentials and a locked account get the same
+    401, so that the answer tells nothing about which logins exist."""
     limiter = ctx.request.app.state.limiter
     client = ctx.request.client.host if ctx.request.client else "?"
     if not limiter.allow(client, body.login):
-        response.status_code = 429
-        return {"login": "", "role": "", "agent_id": ""}
+        raise HTTPException(
+            429, "trop de tentatives, réessayez dans une minute / too many attempts, retry later"
+        )
     account = authenticate(ctx.ws.state, ctx.ws.clock, body.login, body.password)
     if account is None:
-        raise AccessDenied("identifiant ou mot de passe incorrect / wrong login or password")
+        raise HTTPException(401, "identifiant ou mot de passe incorrect / wrong login or password")
     start_session(ctx, account, response)
     return Me(login=account.login, role=account.role, agent_id=account.agent_id)
 
@@ -103,7 +119,12 @@ def api_agent_records(agent_id: str, ctx: Ctx = guard(*HOME_OF_ROLE)) -> Any:
         (agent_id, ctx.account.login),
     ).fetchone()
     if row is None:
-        individual_access(
+        if ctx.account.role == "agent" and agent_id == ctx.account.agent_id:
+            why = tr(
+                "ses propres données : /api/me/records (E6)", "one's own data: /api/me/records (E6)"
+            )
+            raise refuse(ctx.ws, ctx.account.login, "agent", "records_view", agent_id, why)
+        individual_access(  # refuses and audits; re-identification outside a case alerts (H2)
             ctx.ws,
             ctx.account.login,
             ctx.account.role,
@@ -111,20 +132,17 @@ def api_agent_records(agent_id: str, ctx: Ctx = guard(*HOME_OF_ROLE)) -> Any:
             agent_id,
             "API",
             case_id=None,
-            own_agent_id=ctx.account.agent_id,
         )
-    else:
-        individual_access(
-            ctx.ws,
-            ctx.account.login,
-            ctx.account.role,
-            "records_view",
-            agent_id,
-            row["reason"],
-            case_id=row["id"],
-        )
-    if row is None:  # pragma: no cover - individual_access always refuses without a case
-        raise AccessDenied("hors dossier")
+        raise AccessDenied(tr("hors dossier d'examen (E4)", "outside a review case (E4)"))
+    individual_access(
+        ctx.ws,
+        ctx.account.login,
+        ctx.account.role,
+        "records_view",
+        agent_id,
+        row["reason"],
+        case_id=row["id"],
+    )
     return [
         r.as_dict()
         for r in agent_records(

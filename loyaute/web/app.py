@@ -12,14 +12,16 @@ and audits, exactly as on the command line.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import MutableHeaders
@@ -30,6 +32,8 @@ from loyaute.clock import Clock
 from loyaute.errors import GateError, LoyauteError, UsageError
 from loyaute.policy.access import AccessDenied
 from loyaute.web.context import LANG_COOKIE, Ctx, WorkspaceCache, context
+
+log = logging.getLogger("loyaute.web")
 
 HOME_OF_ROLE = {
     "agent": "/me",
@@ -82,21 +86,21 @@ def guard(*roles: str) -> Any:
     return Depends(check)
 
 
-def register_permissions(app: FastAPI) -> None:
-    """Record each route's admitted roles from its ``guard`` dependency."""
-    for route in app.routes:
-        methods = getattr(route, "methods", None) or set()
-        dependant = getattr(route, "dependant", None)
-        if dependant is None:
-            continue
-        admitted: frozenset[str] | str | None = "undeclared"
-        for dep in dependant.dependencies:
-            if hasattr(dep.call, "admitted"):
-                admitted = dep.call.admitted
-        path = getattr(route, "path", "")
-        for method in methods:
-            if admitted != "undeclared":
-                PERMISSIONS[(method, path)] = admitted  # type: ignore[assignment]
+def register_permissions(*routers: APIRouter) -> None:
+    """Record each route's admitted roles from its ``guard`` dependency (read from the routers
+    themselves: recent FastAPI no longer flattens included routers into ``app.routes``)."""
+    for router in routers:
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            admitted = [
+                getattr(d.call, "admitted")  # noqa: B009 - set by guard, unknown to the type
+                for d in route.dependant.dependencies
+                if hasattr(d.call, "admitted")
+            ]
+            for method in route.methods or ():
+                if admitted:
+                    PERMISSIONS[(method, route.path)] = admitted[-1]
 
 
 _HEADERS = [
@@ -111,7 +115,11 @@ _HEADERS = [
 
 class SecurityHeaders:
     """Headers on every response (plain ASGI: no per-request overhead of a wrapped call);
-    no caching of pages that carry personal data; the language choice kept in a cookie."""
+    no caching of pages that carry personal data; the language choice kept in a cookie.
+
+    It also answers an unexpected error itself: a bare 500 that carries the same headers, and a
+    log line naming only the kind of error — never its message or the request, which may hold
+    what someone typed (H3)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -125,8 +133,12 @@ class SecurityHeaders:
         pairs = (p.partition("=") for p in query.split("&"))
         lang = next((v for k, _, v in pairs if k == "lang"), "")
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in _HEADERS:
                     headers.append(name, value)
@@ -139,7 +151,23 @@ class SecurityHeaders:
                     )
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            log.error("internal error %s on %s", type(exc).__name__, scope.get("method", ""))
+            if not started:
+                body = b"Erreur interne / Internal error"
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
 
 
 class LoginLimiter:
@@ -251,5 +279,5 @@ def create_app(
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return error_page(request, exc.status_code, str(exc.detail))
 
-    register_permissions(app)
+    register_permissions(api.router, pages.router)
     return app

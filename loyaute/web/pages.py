@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
+import pathlib
 import tempfile
 import zipfile
 from collections import Counter, defaultdict
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loyaute.accounts import authenticate, close_session
+from loyaute.errors import UsageError
+from loyaute.i18n import tr
 from loyaute.policy import gates as gates_mod
 from loyaute.policy.access import AccessDenied
 from loyaute.policy.cases import answer_case, close_case, open_case, show_case
@@ -159,6 +161,20 @@ def logout(ctx: Ctx = guard(*HOME_OF_ROLE), csrf: str = Form("")) -> Response:
 # --- agent ----------------------------------------------------------------------------------------
 
 
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+"""A case number in a URL: anything else is a 422, never an error deeper down."""
+
+
+def day_of(text: str) -> date:
+    """A date typed in a form; a wrong one is a 400 that does not repeat what was typed."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            tr("date invalide (AAAA-MM-JJ attendue)", "invalid date (YYYY-MM-DD expected)")
+        ) from None
+
+
 def _month(text: str | None, today: date) -> date:
     try:
         return date.fromisoformat((text or "") + "-01")
@@ -178,7 +194,8 @@ def agent_home(ctx: Ctx = guard("agent"), month: str | None = None) -> Response:
     days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
     cells = {(r.date, r.half_day): r.status for r in records}
     side = agent_side(ctx.ws, agent_id)
-    viewers = [e for e in ctx.ws.audit.entries(agent_id) if e.actor != ctx.account.login][-100:]
+    myself = {ctx.account.login, agent_id}
+    viewers = [e for e in ctx.ws.audit.entries(agent_id) if e.actor not in myself][-100:]
     previous = (first - timedelta(days=1)).strftime("%Y-%m")
     following = (last + timedelta(days=1)).strftime("%Y-%m")
     return render(
@@ -211,7 +228,7 @@ def agent_declare(
     """D2: declare a telework half-day."""
     check_csrf(ctx, csrf)
     assert ctx.account is not None
-    declare(ctx.ws, ctx.account.agent_id, date.fromisoformat(day), half, kind, note)
+    declare(ctx.ws, ctx.account.agent_id, day_of(day), half, kind, note)
     return back("/me", "declared")
 
 
@@ -226,7 +243,7 @@ def agent_annotate(
     """D3: annotate a half-day."""
     check_csrf(ctx, csrf)
     assert ctx.account is not None
-    annotate(ctx.ws, ctx.account.agent_id, date.fromisoformat(day), half, text)
+    annotate(ctx.ws, ctx.account.agent_id, day_of(day), half, text)
     return back("/me", "annotated")
 
 
@@ -241,14 +258,14 @@ def agent_dispute(
     """D4: contest a record; it is frozen until a person resolves it."""
     check_csrf(ctx, csrf)
     assert ctx.account is not None
-    open_dispute(ctx.ws, ctx.account.agent_id, date.fromisoformat(day), half, reason)
+    open_dispute(ctx.ws, ctx.account.agent_id, day_of(day), half, reason)
     return back("/me", "disputed")
 
 
 @router.post("/me/cases/{case_id}/answer", response_class=HTMLResponse)
 def agent_answer(
+    case_id: CaseId,
     ctx: Ctx = guard("agent"),
-    case_id: int = 0,
     csrf: str = Form(""),
     text: str = Form(..., max_length=4000),
 ) -> Response:
@@ -259,12 +276,16 @@ def agent_answer(
     return back("/me", "answered")
 
 
-@router.get("/me/export")
+@router.get(
+    "/me/export",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "the four files"}},
+)
 def agent_export(ctx: Ctx = guard("agent")) -> Response:
     """G2: the access export, as a zip of the four files."""
     assert ctx.account is not None
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "export"
+        out = pathlib.Path(tmp) / "export"
         write_export(ctx.ws, ctx.account.agent_id, out, actor=ctx.account.login, role="agent")
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
@@ -285,7 +306,8 @@ def notice(ctx: Ctx = guard(*HOME_OF_ROLE)) -> Response:
 
 def _document(ctx: Ctx, kind: str) -> Response:
     markdown = render_markdown(ctx.ws, kind, ctx.lang)
-    return HTMLResponse(render_html(markdown, markdown.splitlines()[0].lstrip("# "), ctx.lang))
+    title = markdown.splitlines()[0].lstrip("# ")
+    return HTMLResponse(render_html(markdown, title, ctx.lang, stylesheet="/static/document.css"))
 
 
 @router.get("/docs/{kind}", response_class=HTMLResponse)
@@ -449,14 +471,14 @@ def hr_open_case(
         agent_id,
         ctx.account.login,
         reason,
-        date.fromisoformat(day_from),
-        date.fromisoformat(day_to),
+        day_of(day_from),
+        day_of(day_to),
     )
     return RedirectResponse(f"/hr/cases/{number}", status_code=303)
 
 
 @router.get("/hr/cases/{case_id}", response_class=HTMLResponse)
-def hr_case(ctx: Ctx = guard("hr_reviewer"), case_id: int = 0) -> Response:
+def hr_case(case_id: CaseId, ctx: Ctx = guard("hr_reviewer")) -> Response:
     """E4: the case's period, re-identified, for its reviewer only; audited."""
     assert ctx.account is not None
     view = show_case(ctx.ws, case_id, ctx.account.login)
@@ -477,8 +499,8 @@ def hr_case(ctx: Ctx = guard("hr_reviewer"), case_id: int = 0) -> Response:
 
 @router.post("/hr/cases/{case_id}/close", response_class=HTMLResponse)
 def hr_close_case(
+    case_id: CaseId,
     ctx: Ctx = guard("hr_reviewer"),
-    case_id: int = 0,
     csrf: str = Form(""),
     outcome: str = Form(..., max_length=4000),
 ) -> Response:

@@ -6,14 +6,16 @@ One Spark session serves the whole module (a session takes 15–20 s to start). 
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import hashlib
 import shutil
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from loyaute.clock import FixedClock
 from loyaute.demo import logs
 from loyaute.errors import LoyauteError
 from loyaute.ingest.engine import LocalEngine
@@ -53,12 +55,16 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A gated workspace and a folder of logs of every source: DST days, a rotated copy that
     overlaps, malformed lines, compressed files, a file big enough to be cut into ranges."""
     root = tmp_path_factory.mktemp("parity")
-    ws = make_workspace(root, now=datetime(2026, 10, 30, 12, tzinfo=NOW.tzinfo), schedule=_schedule())
+    ws = make_workspace(
+        root, now=datetime(2026, 10, 30, 12, tzinfo=NOW.tzinfo), schedule=_schedule()
+    )
     ws.close()
     folder = root / "logs"
     day1 = vpn_session("jdupont", local(MON, 8, 40), local(MON, 12, 50))
     day2 = vpn_session("hpetit", local(TUE, 9), local(TUE, 18), 7)
-    write_logs(folder, "fgt.log", day1 + ["garbage line", "<190>date=2026-03-23 logid=0101039947 user=x"])
+    write_logs(
+        folder, "fgt.log", [*day1, "garbage line", "<190>date=2026-03-23 logid=0101039947 user=x"]
+    )
     write_logs(folder, "fgt.log.1", day1 + day2)  # overlapping rotated copy
     dst = [
         owa("jdupont", datetime(2026, 3, 29, 10, 35, tzinfo=NOW.tzinfo)),
@@ -66,13 +72,16 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "2026-03-29 99:00:00 bad line",
     ]
     iis_file(folder, "u_ex.log", dst)
-    proxy = [logs.proxy_line(local(TUE, 14), "ines.extranet.lenord.fr", "/ines/", "LENORD\\jdupont")]
+    proxy = [
+        logs.proxy_line(local(TUE, 14), "ines.extranet.lenord.fr", "/ines/", "LENORD\\jdupont")
+    ]
     (folder / "access.log.gz").write_bytes(gzip.compress(("\n".join(proxy) + "\n").encode()))
     # A FortiGate file of a few MB, cut into ranges by both engines.
     big = []
+    start = local(date(2026, 3, 25), 9)
     for i in range(3000):
-        at = local(date(2026, 3, 25), 9) + (local(date(2026, 3, 25), 9) - local(date(2026, 3, 25), 8)) * (i % 5)
-        big += vpn_session(f"pdurand{'' if i % 7 else ''}", at, at, 1000 + i)
+        at = start + timedelta(hours=i % 5)
+        big += vpn_session("pdurand", at, at, 1000 + i)
     write_logs(folder, "big.log", big * 3)
     return root / "ws", folder
 
@@ -90,9 +99,7 @@ def run(home: Path, folder: Path, engine: object, fail_task: str = "") -> Ingest
         ws.close()
 
 
-def _clock():  # type: ignore[no-untyped-def]
-    from loyaute.clock import FixedClock
-
+def _clock() -> FixedClock:
     return FixedClock(datetime(2026, 10, 30, 12, tzinfo=NOW.tzinfo))
 
 
@@ -101,7 +108,10 @@ def snapshot(home: Path) -> dict[str, str]:
     if not (activity / "CURRENT").is_file():
         return {}
     gen = activity / f"gen-{(activity / 'CURRENT').read_text().strip()}"
-    return {str(p.relative_to(gen)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(gen.rglob("*.parquet"))}
+    return {
+        str(p.relative_to(gen)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(gen.rglob("*.parquet"))
+    }
 
 
 def copy(prepared: Path, target: Path) -> Path:
@@ -109,7 +119,9 @@ def copy(prepared: Path, target: Path) -> Path:
     return target
 
 
-def test_parity_with_the_local_engine(prepared: tuple[Path, Path], tmp_path: Path, spark: SparkEngine) -> None:
+def test_parity_with_the_local_engine(
+    prepared: tuple[Path, Path], tmp_path: Path, spark: SparkEngine
+) -> None:
     """The same files with both engines: byte-identical stores and identical ingest reports."""
     home, folder = prepared
     local_home = copy(home, tmp_path / "local")
@@ -155,8 +167,6 @@ def test_a_job_that_keeps_failing_leaves_the_store_unchanged(
 
 def test_missing_pyspark_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the extra, --engine spark fails with the exact install line."""
-    import builtins
-
     real = builtins.__import__
 
     def fake(name: str, *args: object, **kwargs: object) -> object:

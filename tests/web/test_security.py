@@ -1,0 +1,642 @@
+"""Sessions, sign-in, CSRF, headers and logs of the web app (rule H3: OWASP ASVS level 2; H1; E5).
+
+Sessions are random tokens stored hashed, in HttpOnly, SameSite=Strict cookies (Secure over
+https), with an idle and an absolute expiry; sign-out ends them on the server. Sign-in answers the
+same for a wrong password, an unknown login and a locked account; five failures lock the account;
+each address has a budget of attempts. Every form of a session carries its CSRF token. Every
+response carries the security headers; pages hold no inline script and no personal data in their
+URLs; the server keeps no access log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from loyaute.web.app import create_app
+from loyaute.web.context import SESSION_COOKIE
+from tests.web.support import (
+    ANONYMOUS,
+    ROLES,
+    Client,
+    Scenario,
+    Web,
+    api_routes,
+    body,
+    copy_workspace,
+    csrf_of,
+    declared_roles,
+    fill,
+    find_markers,
+    free_port,
+    personal_markers,
+    read_accounts,
+    read_page,
+)
+
+MAX_FAILURES = 5
+
+
+def session_cookie_header(response: httpx.Response) -> str:
+    """The Set-Cookie header of the session cookie."""
+    headers = [h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE)]
+    assert len(headers) == 1, response.headers.get_list("set-cookie")
+    return headers[0]
+
+
+def attributes(set_cookie: str) -> dict[str, str]:
+    """Cookie attributes, lower-cased names."""
+    out = {}
+    for part in set_cookie.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        out[name.lower()] = value
+    return out
+
+
+def digest(token: str) -> str:
+    """How the store keys a session token."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def session_rows(web: Web) -> set[str]:
+    """Token hashes of the open sessions."""
+    with web.workspace() as ws:
+        return {r[0] for r in ws.state.execute("SELECT token_hash FROM sessions")}
+
+
+# --- cookies and sessions ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1", "https://127.0.0.1", "http://loyaute.example.fr"]
+)
+def test_session_cookie_is_httponly_strict_and_secure_over_https(web: Web, base_url: str) -> None:
+    """H3: the session cookie is HttpOnly and SameSite=Strict for the whole site, and Secure
+    whenever the request is https or the host is not the loopback (behind a TLS proxy)."""
+    agent = web.account("agent")
+    for url, kwargs in (
+        ("/login", {"data": {"login": agent.login, "password": agent.password}}),
+        ("/api/login", {"json": {"login": agent.login, "password": agent.password}}),
+    ):
+        r = web.client(base_url=base_url).post(url, **kwargs)
+        assert r.status_code in (200, 303), (url, r.status_code)
+        attrs = attributes(session_cookie_header(r))
+        assert "httponly" in attrs, url
+        assert attrs.get("samesite", "").lower() == "strict", url
+        assert attrs.get("path") == "/", url
+        if not base_url.startswith("http://127.0.0.1"):
+            assert "secure" in attrs, (base_url, url)
+
+
+def test_sessions_expire_when_idle(fresh_web: Web) -> None:
+    """H3: a session unused for 30 minutes is over; each use pushes the limit back."""
+    c = fresh_web.sign_in("agent")
+    assert c.get("/api/me").status_code == 200
+    for _ in range(3):
+        fresh_web.clock.instant += timedelta(minutes=29)
+        assert c.get("/api/me").status_code == 200
+    fresh_web.clock.instant += timedelta(minutes=31)
+    assert c.get("/api/me").status_code == 401
+    r = c.get("/me")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login"
+    assert digest(c.token or "") not in session_rows(fresh_web)
+
+
+def test_sessions_end_after_eight_hours_even_when_used(fresh_web: Web) -> None:
+    """H3: a session has an absolute lifetime of 8 hours, however often it is used."""
+    c = fresh_web.sign_in("agent")
+    elapsed = timedelta()
+    while elapsed + timedelta(minutes=25) < timedelta(hours=8):
+        fresh_web.clock.instant += timedelta(minutes=25)
+        elapsed += timedelta(minutes=25)
+        assert c.get("/api/me").status_code == 200, elapsed
+    fresh_web.clock.instant += timedelta(minutes=25)
+    assert c.get("/api/me").status_code == 401
+
+
+@pytest.mark.parametrize("route", ["/logout", "/api/logout"])
+def test_sign_out_ends_the_session_on_the_server(web: Web, route: str) -> None:
+    """H3: after sign-out the old token is worthless, even replayed by someone who kept it."""
+    c = web.sign_in("dpo")
+    token = c.token
+    assert token
+    assert digest(token) in session_rows(web)
+    data = {"data": {"csrf": c.csrf}} if route == "/logout" else {}
+    r = c.post(route, **data)
+    assert r.status_code == (303 if route == "/logout" else 200)
+    assert (
+        "max-age=0" in session_cookie_header(r).lower()
+        or "expires=" in session_cookie_header(r).lower()
+    )
+    assert digest(token) not in session_rows(web)
+    replay = web.client(cookies={SESSION_COOKIE: token})
+    assert replay.get("/api/me").status_code == 401
+    page = replay.get("/dpo")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login"
+
+
+def test_session_tokens_and_passwords_are_stored_hashed(web: Web) -> None:
+    """H3: passwords are Argon2id hashes (never the password), session tokens are stored only as
+    their SHA-256."""
+    c = web.sign_in("staff_rep")
+    conn = sqlite3.connect(f"file:{web.home / 'store' / 'state.db'}?mode=ro", uri=True)
+    try:
+        hashes = dict(conn.execute("SELECT login, password_hash FROM accounts").fetchall())
+        sessions = [r[0] for r in conn.execute("SELECT token_hash FROM sessions")]
+    finally:
+        conn.close()
+    assert set(hashes) >= {a.login for a in web.accounts}
+    for account in web.accounts:
+        stored = hashes[account.login]
+        assert stored.startswith("$argon2id$"), account.login
+        assert account.password not in stored
+    staff = web.account("staff_rep")
+    assert PasswordHasher().verify(hashes[staff.login], staff.password)
+    assert c.token not in sessions
+    assert digest(c.token or "") in sessions
+
+
+# --- sign-in ----------------------------------------------------------------------------------------
+
+
+def test_wrong_password_and_unknown_login_get_the_same_answer(fresh_web: Web) -> None:
+    """H3: a wrong password and an unknown login cannot be told apart (page and API)."""
+    web = fresh_web
+    agent = web.account("agent")
+    pages = [
+        web.client().post("/login", data={"login": agent.login, "password": "pas-le-bon-mot"}),
+        web.client().post(
+            "/login", data={"login": "personne.inconnue", "password": "pas-le-bon-mot"}
+        ),
+    ]
+    assert pages[0].status_code == pages[1].status_code
+    assert pages[0].status_code in (401, 403)
+    assert pages[0].text == pages[1].text
+    assert SESSION_COOKIE not in pages[0].headers.get("set-cookie", "")
+    api = [
+        web.client().post("/api/login", json={"login": agent.login, "password": "pas-le-bon-mot"}),
+        web.client().post("/api/login", json={"login": "personne.inconnue", "password": "x"}),
+    ]
+    assert api[0].status_code == api[1].status_code
+    assert api[0].status_code in (401, 403)
+    assert api[0].json() == api[1].json()
+
+
+def test_api_sign_in_refusals_use_the_documented_status(web: Web) -> None:
+    """The refusals of POST /api/login carry a status that /openapi.json documents for it (it
+    documents 401 "refused"); a client built from the schema must recognise them."""
+    documented = set(web.app.openapi()["paths"]["/api/login"]["post"]["responses"])
+    agent = web.account("agent")
+    c = web.client()
+    wrong = c.post("/api/login", json={"login": agent.login, "password": "pas-le-bon-mot"})
+    assert str(wrong.status_code) in documented, (wrong.status_code, sorted(documented))
+
+
+def test_five_failures_lock_the_account(fresh_web: Web) -> None:
+    """H3: five wrong passwords in a row lock the login (from any address): even the right
+    password is refused, with the same answer as a wrong one, until the lock expires. Fewer
+    failures followed by a success reset the count."""
+    agent = fresh_web.account("agent")
+
+    def attempt(password: str) -> httpx.Response:
+        return fresh_web.client().post("/login", data={"login": agent.login, "password": password})
+
+    for _ in range(MAX_FAILURES - 1):
+        assert attempt("pas-le-bon-mot").status_code == 401
+    assert attempt(agent.password).status_code == 303  # four failures: not locked; count reset
+    for _ in range(MAX_FAILURES - 1):
+        assert attempt("pas-le-bon-mot").status_code == 401
+    assert attempt(agent.password).status_code == 303  # the count started again from zero
+    wrong = None
+    for _ in range(MAX_FAILURES):
+        wrong = attempt("pas-le-bon-mot")
+    assert wrong is not None
+    locked = attempt(agent.password)
+    assert locked.status_code == wrong.status_code == 401
+    assert locked.text == wrong.text
+    assert SESSION_COOKIE not in locked.headers.get("set-cookie", "")
+    api = fresh_web.client().post(
+        "/api/login", json={"login": agent.login, "password": agent.password}
+    )
+    assert api.status_code != 200
+    assert SESSION_COOKIE not in api.headers.get("set-cookie", "")
+    fresh_web.clock.instant += timedelta(minutes=14)
+    assert attempt(agent.password).status_code == 401
+    fresh_web.clock.instant += timedelta(minutes=2)
+    assert attempt(agent.password).status_code == 303
+
+
+def test_sign_in_attempts_on_one_login_are_limited_per_address(fresh_web: Web) -> None:
+    """H3: an address that spends its budget of attempts on one login gets 429 for that login —
+    even with the right password, on the form and on the API — while another address is not
+    throttled (the account is locked by then: lockout and throttling are separate)."""
+    web = fresh_web
+    limiter = web.app.state.limiter
+    assert 1 <= limiter.per_login <= 10
+    agent = web.account("agent")
+    c = web.client()
+    for i in range(limiter.per_login):
+        r = c.post("/login", data={"login": agent.login, "password": f"pas-le-bon-mot-{i}"})
+        assert r.status_code in (401, 429), i
+        if r.status_code == 429:
+            pytest.fail(f"refused after {i} attempts: the budget is {limiter.per_login}")
+    blocked = c.post("/login", data={"login": agent.login, "password": agent.password})
+    assert blocked.status_code == 429
+    assert SESSION_COOKIE not in blocked.headers.get("set-cookie", "")
+    api = c.post("/api/login", json={"login": agent.login, "password": agent.password})
+    assert api.status_code == 429
+    assert SESSION_COOKIE not in api.headers.get("set-cookie", "")
+    other = web.client().post("/login", data={"login": agent.login, "password": agent.password})
+    assert other.status_code == 401  # not throttled, but locked after five failures
+    web.clock.instant += timedelta(minutes=16)
+    assert (
+        c.post("/login", data={"login": agent.login, "password": agent.password}).status_code == 429
+    )
+    other = web.client().post("/login", data={"login": agent.login, "password": agent.password})
+    assert other.status_code == 303
+
+
+def test_sign_in_attempts_are_limited_per_address(fresh_web: Web) -> None:
+    """H3: an address also has a budget over all logins (a spray over many logins gets 429); the
+    budget is the app's limiter, set small here so the test runs fast."""
+    limiter = fresh_web.app.state.limiter
+    assert limiter.per_address <= 1000
+    fresh_web.app.state.limiter = type(limiter)(per_login=limiter.per_login, per_address=6)
+    c = fresh_web.client()
+    for i in range(6):
+        r = c.post("/login", data={"login": f"inconnu{i}", "password": "pas-le-bon-mot"})
+        assert r.status_code == 401, i
+    agent = fresh_web.account("agent")
+    assert (
+        c.post("/login", data={"login": agent.login, "password": agent.password}).status_code == 429
+    )
+    assert c.post("/api/login", json={"login": "autre", "password": "x"}).status_code == 429
+    assert (
+        fresh_web.client()
+        .post("/login", data={"login": agent.login, "password": agent.password})
+        .status_code
+        == 303
+    )
+
+
+def test_rate_limited_api_sign_in_is_documented(web: Web) -> None:
+    """The 429 of POST /api/login is a status /openapi.json documents for it."""
+    documented = set(web.app.openapi()["paths"]["/api/login"]["post"]["responses"])
+    c = web.client()
+    for _ in range(web.app.state.limiter.per_login):
+        c.post("/api/login", json={"login": "inconnu", "password": "x"})
+    r = c.post("/api/login", json={"login": "inconnu", "password": "x"})
+    assert r.status_code == 429
+    assert "429" in documented, sorted(documented)
+
+
+# --- CSRF --------------------------------------------------------------------------------------------
+
+
+def form_routes(web: Web) -> list[tuple[str, str]]:
+    """(path, role) of every POST route that takes a CSRF token, with the role it admits."""
+    out = []
+    for method, path, route in api_routes(web.app):
+        if method == "POST" and any(p.name == "csrf" for p in route.dependant.body_params):
+            roles = declared_roles(route)
+            assert isinstance(roles, frozenset), path
+            out.append((path, "agent" if "agent" in roles else sorted(roles)[0]))
+    return out
+
+
+FORM_ROUTES = [
+    "/logout",
+    "/me/declare",
+    "/me/annotate",
+    "/me/dispute",
+    "/me/cases/{case_id}/answer",
+    "/manager/statement",
+    "/hr/cases",
+    "/hr/cases/{case_id}/close",
+    "/dpo/purge",
+]
+
+
+def test_every_session_form_route_takes_a_csrf_token(web: Web) -> None:
+    """Every POST page route but sign-in takes the CSRF token (the JSON API is called with the
+    SameSite=Strict cookie and no form)."""
+    pages = sorted(
+        p
+        for m, p, _ in api_routes(web.app)
+        if m == "POST" and not p.startswith("/api/") and p != "/login"
+    )
+    assert sorted(p for p, _ in form_routes(web)) == pages
+    assert sorted(FORM_ROUTES) == pages
+
+
+@pytest.mark.parametrize("path", FORM_ROUTES)
+def test_a_form_without_its_sessions_token_is_refused(
+    web: Web, scenario: Scenario, path: str
+) -> None:
+    """CSRF (H3): a POST without the token, with an empty one, or with the token of another
+    session (same account or another) gets 403 and changes nothing; with its own token it goes
+    through (the control that shows the refusal is the token's doing)."""
+    role = dict(form_routes(web))[path]
+    c = web.extra_session(role)
+    url = fill(path, role, scenario)
+    form = body("POST", path, scenario, c.account)["data"]
+    own = c.csrf
+    others = [web.extra_session(role).csrf, web.extra_session("staff_rep").csrf]
+    assert own not in others
+    before = web.state_snapshot()
+    head = web.audit_head()
+    for token in (None, "", *others, own[:-1]):
+        data = dict(form) if token is None else {**form, "csrf": token}
+        r = c.post(url, data=data)
+        assert r.status_code == 403, (path, token, r.status_code)
+    assert web.state_snapshot() == before, path
+    assert [e.action for e in web.audit_since(head) if e.action != "refused"] == []
+    assert c.get("/api/me").status_code == 200  # still signed in: nothing was done
+
+    r = c.post(url, data={**form, "csrf": own})
+    assert r.status_code in (200, 303), (path, r.status_code, r.text[:300])
+    if path == "/logout":
+        assert c.get("/api/me").status_code == 401
+    elif path != "/dpo/purge":
+        assert web.state_snapshot() != before, f"{path} changed nothing even with its token"
+
+
+def test_every_post_form_carries_the_sessions_token(web: Web, scenario: Scenario) -> None:
+    """Every POST form on every page of a signed-in role carries its session's CSRF token, and the
+    forms reach every CSRF-protected route."""
+    reached: set[str] = set()
+    for role in ROLES:
+        c = web.signed_in(role)
+        for method, path, _ in api_routes(web.app):
+            if method != "GET" or path.startswith("/api/"):
+                continue
+            r = c.get(fill(path, role, scenario))
+            if r.status_code != 200 or "text/html" not in r.headers.get("content-type", ""):
+                continue
+            for form in read_page(r.text).forms:
+                if form.method != "post" or form.action == "/login":
+                    continue  # the sign-in form precedes any session
+                assert form.hidden.get("csrf") == c.csrf, (role, path, form.action)
+                reached.add(form.action)
+    patterns = {re.sub(r"/\d+(?=/|$)", "/{case_id}", action) for action in reached}
+    assert set(FORM_ROUTES) <= patterns, sorted(set(FORM_ROUTES) - patterns)
+
+
+# --- every response, every page ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def responses(web: Web, scenario: Scenario) -> list[tuple[str, httpx.Response]]:
+    """Pages and answers of every kind: each GET route for anonymous and each role, errors,
+    static files, the schema, and the redirects of sign-in and of the forms."""
+    out: list[tuple[str, httpx.Response]] = []
+    gets = [p for m, p, _ in api_routes(web.app) if m == "GET"]
+    for role in (ANONYMOUS, *ROLES):
+        c = web.client() if role == ANONYMOUS else web.extra_session(role)
+        for path in gets:
+            url = fill(path, role, scenario)
+            out.append((f"{role} GET {url}", c.get(url)))
+            out.append((f"{role} GET {url}?lang=en", c.get(url, params={"lang": "en"})))
+        out.append((f"{role} GET /nulle-part", c.get("/nulle-part")))
+        out.append((f"{role} GET /hr/cases/999999", c.get("/hr/cases/999999")))
+    anonymous = web.client()
+    out.append(("GET /static/style.css", anonymous.get("/static/style.css")))
+    out.append(("GET /openapi.json", anonymous.get("/openapi.json")))
+    agent = web.account("agent")
+    out.append(
+        (
+            "POST /login",
+            anonymous.post("/login", data={"login": agent.login, "password": agent.password}),
+        )
+    )
+    out.append(
+        (
+            "POST /login wrong",
+            web.client().post("/login", data={"login": agent.login, "password": "non"}),
+        )
+    )
+    out.append(
+        (
+            "POST /api/login",
+            web.client().post("/api/login", json={"login": agent.login, "password": "non"}),
+        )
+    )
+    for path in ("/me/declare", "/me/annotate", "/hr/cases", "/dpo/purge", "/manager/statement"):
+        role = {
+            "/hr/cases": "hr_reviewer",
+            "/dpo/purge": "dpo",
+            "/manager/statement": "manager",
+        }.get(path, "agent")
+        c = web.signed_in(role)
+        form = body("POST", path, scenario, c.account)["data"]
+        out.append((f"{role} POST {path}", c.post(path, data={**form, "csrf": c.csrf})))
+        out.append((f"{role} POST {path} no token", c.post(path, data=form)))
+    return out
+
+
+def csp_directives(value: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy as directive → sources."""
+    out = {}
+    for part in value.split(";"):
+        words = part.split()
+        if words:
+            out[words[0].lower()] = words[1:]
+    return out
+
+
+def test_security_headers_on_every_response(responses: list[tuple[str, httpx.Response]]) -> None:
+    """H3: every response forbids framing, inline script and sniffing, sends no referrer, and
+    pages are never cached."""
+    assert len(responses) > 200
+    statuses = {r.status_code for _, r in responses}
+    assert {200, 303, 401, 403, 404} <= statuses, statuses
+    for label, r in responses:
+        h = r.headers
+        csp = csp_directives(h.get("content-security-policy", ""))
+        scripts = csp.get("script-src", csp.get("default-src"))
+        assert scripts is not None, label
+        assert "'unsafe-inline'" not in scripts, label
+        assert "'unsafe-eval'" not in scripts, label
+        assert "*" not in scripts, label
+        assert csp.get("frame-ancestors") == ["'none'"], label
+        assert csp.get("object-src") == ["'none'"], label
+        assert h.get("x-frame-options") == "DENY", label
+        assert h.get("x-content-type-options") == "nosniff", label
+        assert h.get("referrer-policy") == "no-referrer", label
+        if "/static/" not in label:
+            assert "no-store" in h.get("cache-control", ""), label
+
+
+def html_pages(responses: list[tuple[str, httpx.Response]]) -> list[tuple[str, httpx.Response]]:
+    """The HTML answers."""
+    pages = [
+        (label, r) for label, r in responses if "text/html" in r.headers.get("content-type", "")
+    ]
+    assert len(pages) > 50
+    return pages
+
+
+def test_no_inline_script_in_any_page(responses: list[tuple[str, httpx.Response]]) -> None:
+    """H3: no page carries inline script — no <script> without src, no event-handler attribute,
+    no javascript: URL — so the CSP without 'unsafe-inline' breaks nothing."""
+    for label, r in html_pages(responses):
+        page = read_page(r.text)
+        inline = [s for s in page.scripts if not s["src"] or s["text"].strip()]
+        assert inline == [], label
+        assert page.inline_handlers == [], label
+
+
+def test_no_inline_style_in_any_page(responses: list[tuple[str, httpx.Response]]) -> None:
+    """The CSP allows styles from the site only (style-src 'self', no 'unsafe-inline'): a page
+    with a <style> element or a style attribute would be shown unstyled by the browser."""
+    offenders = set()
+    for label, r in html_pages(responses):
+        page = read_page(r.text)
+        if page.style_elements or page.style_attributes:
+            offenders.add(label.split(" ", 1)[1])
+    assert sorted(offenders) == [], "pages with inline style: " + ", ".join(sorted(offenders))
+
+
+def test_page_urls_carry_no_personal_data(
+    web: Web, responses: list[tuple[str, httpx.Response]]
+) -> None:
+    """No agent id, name, login or pseudonym in the links and form targets of pages nor in the
+    Location of redirects (URLs reach logs, history and proxies); the only exception is the API
+    path /api/agents/{agent_id}/records that the contract fixes."""
+    markers = personal_markers(web)
+    urls: list[tuple[str, str]] = []
+    for label, r in responses:
+        if "location" in r.headers:
+            urls.append((label, r.headers["location"]))
+        if "text/html" in r.headers.get("content-type", ""):
+            page = read_page(r.text)
+            urls += [(label, href) for href in page.links]
+            urls += [(label, f.action) for f in page.forms]
+    assert len(urls) > 100
+    assert any(u.startswith("/hr/cases/") for _, u in urls)
+    leaks = [
+        (label, url, find_markers(unquote_plus(url), markers))
+        for label, url in urls
+        if not url.startswith("/api/agents/")
+    ]
+    assert [leak for leak in leaks if leak[2]] == []
+
+
+# --- server logs ------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def loyaute_serve(home: Path) -> Iterator[tuple[httpx.Client, list[str]]]:
+    """`loyaute serve` in a subprocess on a free port; yields a client and, once the server has
+    stopped, its whole output (stdout and stderr) in the list."""
+    port = free_port()
+    command = [sys.executable, "-m", "loyaute", "--home", str(home), "serve"]
+    proc = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as h:
+            deadline = time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, proc.communicate()
+                try:
+                    if h.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+            yield h, output
+    finally:
+        proc.terminate()
+        try:
+            out, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hung server
+            proc.kill()
+            out, err = proc.communicate()
+        output.append(out + err)
+    assert f":{port}" in output[0], "the server's output was not captured"
+
+
+def test_the_server_keeps_no_access_log(demo_home: Path, tmp_path: Path) -> None:
+    """H3: `loyaute serve` writes no request line: URLs and logins never reach the server's output."""
+    home = copy_workspace(demo_home, tmp_path / "home")
+    agent = next(a for a in read_accounts(home) if a.role == "agent")
+    with loyaute_serve(home) as (h, output):
+        assert h.get(f"/api/agents/{agent.agent_id}/records").status_code == 401
+        assert h.get("/login", params={"qui": agent.agent_id}).status_code == 200
+        wrong = h.post("/login", data={"login": agent.login, "password": "pas-le-bon-mot"})
+        assert wrong.status_code == 401
+        assert h.get("/me/export").status_code == 303
+    logged = output[0]
+    for needle in (
+        agent.agent_id,
+        agent.login,
+        "/api/agents",
+        "/login",
+        "/me/export",
+        "/healthz",
+        "HTTP/1.1",
+    ):
+        assert needle not in logged, (needle, logged[-2000:])
+
+
+def test_the_server_logs_no_personal_data_from_a_failed_request(
+    demo_home: Path, tmp_path: Path
+) -> None:
+    """H3: whatever a signed-in person sends, nothing of it reaches the server's output — not
+    even when the request fails (an agent id typed into a date field)."""
+    home = copy_workspace(demo_home, tmp_path / "home")
+    accounts = read_accounts(home)
+    agent = next(a for a in accounts if a.role == "agent")
+    other = next(a for a in accounts if a.role == "agent" and a != agent)
+    with loyaute_serve(home) as (h, output):
+        signed = h.post("/login", data={"login": agent.login, "password": agent.password})
+        assert signed.status_code == 303
+        token = csrf_of(h.get("/me").text)
+        r = h.post(
+            "/me/declare",
+            data={"csrf": token, "day": other.agent_id, "half": "AM", "kind": "phone"},
+        )
+        assert r.status_code != 200
+    logged = output[0]
+    assert other.agent_id not in logged, [ln for ln in logged.splitlines() if other.agent_id in ln]
+
+
+def test_security_headers_on_a_server_error(web: Web) -> None:
+    """H3: even an unexpected error's 500 carries the security headers and is not cached."""
+    app = create_app(web.home, clock=web.clock)
+
+    def boom() -> None:
+        raise RuntimeError("panne simulée")
+
+    app.add_api_route("/panne-de-test", boom)
+    c = Client(web.portal, app)
+    try:
+        r = c.get("/panne-de-test")
+    finally:
+        c.close()
+    assert r.status_code == 500
+    assert r.headers.get("x-content-type-options") == "nosniff"
+    assert r.headers.get("x-frame-options") == "DENY"
+    assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", "")
+    assert "no-store" in r.headers.get("cache-control", "")
