@@ -98,7 +98,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except LoyauteError as exc:
-            err.print(f"[bold red]loyaute:[/] {exc}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]loyaute:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -412,8 +412,8 @@ def schedule_import_command(
         codes = ", ".join(f"{c} ({n})" for c, n in report.unknown_codes.most_common())
         err.print(
             tr(
-                f"[yellow]Codes inconnus, traités comme hors champ : {escape(codes)} — les ajouter à [schedule.codes][/]",
-                f"[yellow]Unknown codes, treated as out of scope: {escape(codes)} — add them to [schedule.codes][/]",
+                f"[yellow]Codes inconnus, traités comme hors champ : {escape(codes)} — les ajouter à \\[schedule.codes][/]",
+                f"[yellow]Unknown codes, treated as out of scope: {escape(codes)} — add them to \\[schedule.codes][/]",
             )
         )
 
@@ -755,6 +755,8 @@ def _emit(
             writer.writerow(
                 {k: ("true" if v is True else "false" if v is False else v) for k, v in row.items()}
             )
+        for key, value in parameters.items():  # stdout stays pure CSV; the reader still sees them
+            err.print(f"{key} : {escape(str(value))}", soft_wrap=True)
         return
     if fmt == "json":
         typer.echo(
@@ -924,12 +926,20 @@ def case_open_command(
     day_from: Annotated[str, typer.Option("--from", help="AAAA-MM-JJ")],
     day_to: Annotated[str, typer.Option("--to", help="AAAA-MM-JJ")],
     actor: ActorOption = None,
+    role: RoleOption = "hr_reviewer",
 ) -> None:
     """Ouvre un dossier d'examen ; imprime son numéro seul sur la dernière ligne. / Open a case;
     print its number alone on the last line."""
     ws = _open()
     number = open_case(
-        ws, actor or _actor(), agent, reviewer, reason, _parse_date(day_from), _parse_date(day_to)
+        ws,
+        actor or _actor(),
+        agent,
+        reviewer,
+        reason,
+        _parse_date(day_from),
+        _parse_date(day_to),
+        role,
     )
     out.print(tr("Dossier ouvert ; l'agent est informé.", "Case opened; the agent is notified."))
     typer.echo(number)

@@ -91,7 +91,7 @@ def load_key(path: Path) -> Pseudonymizer:
         info = path.stat()
     except FileNotFoundError as exc:
         raise WorkspaceError(
-            tr(f"clé de pseudonymisation absente : {path}", f"pseudonym key missing: {path}"),
+            tr(f"clé de pseudonymisation introuvable : {path}", f"pseudonym key missing: {path}"),
             hint=tr("restaurer la clé (sauvegarde, coffre)", "restore the key (backup, vault)"),
         ) from exc
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -201,7 +201,7 @@ def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
             path,
             [
                 tr(
-                    f"ligne 1 : colonne(s) absente(s) {missing}",
+                    f"ligne 1 : colonne(s) manquante(s) {missing}",
                     f"line 1: missing column(s) {missing}",
                 )
             ],

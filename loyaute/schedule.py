@@ -94,7 +94,7 @@ def import_schedule(
                 path,
                 [
                     tr(
-                        f"ligne 1 : colonne(s) absente(s) {missing}",
+                        f"ligne 1 : colonne(s) manquante(s) {missing}",
                         f"line 1: missing column(s) {missing}",
                     )
                 ],
@@ -115,7 +115,7 @@ def import_schedule(
             if agent_id not in known_agents:
                 problems.append(
                     tr(
-                        f"ligne {line} : agent « {agent_id} » absent de l'annuaire",
+                        f"ligne {line} : agent « {agent_id} » introuvable dans l'annuaire",
                         f"line {line}: agent '{agent_id}' not in the directory",
                     )
                 )

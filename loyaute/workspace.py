@@ -231,7 +231,9 @@ def check(home: Path) -> list[ConfigProblem]:
             problems.append(
                 ConfigProblem(
                     f"(environnement) {what}",
-                    tr(f"{path} absent ou non inscriptible", f"{path} missing or not writable"),
+                    tr(
+                        f"{path} introuvable ou non inscriptible", f"{path} missing or not writable"
+                    ),
                 )
             )
     if paths.home.stat().st_mode & stat.S_IWOTH:

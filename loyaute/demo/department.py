@@ -320,7 +320,7 @@ def _machine_noise(day: date, files: _DayFiles, rng: random.Random) -> None:
             files.fortigate.append(
                 (at, logs.fgt_traffic(at + timedelta(seconds=rng.randrange(3600)), rng))
             )
-    # A contractor absent from the directory: counted as an unmatched login, never stored.
+    # A contractor not in the directory: counted as an unmatched login, never stored.
     at = _at(day, time(10, 0), rng, 30)
     files.proxy.append(
         (at, logs.proxy_line(at, "grandangle.extranet.lenord.fr", "/ga/", "prestataire.externe"))

@@ -383,7 +383,7 @@ def objecting_agents(ws: Workspace) -> set[str]:
     """Agents whose objection (G3) stops their processing pending a decision."""
     try:
         rows = ws.state.execute("SELECT agent_id FROM objections WHERE decided_on = ''")
-    except Exception:  # table created by the rights module; absent means no objection
+    except Exception:  # table created by the rights module; missing means no objection
         return set()
     return {r[0] for r in rows}
 

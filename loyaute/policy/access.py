@@ -142,6 +142,11 @@ def _refusal(
             (ws.clock.now().isoformat(timespec="seconds"), actor, f"{role} {action}"),
         )
         return tr("hors dossier d'examen (E4)", "outside a review case (E4)")
+    if role != "hr_reviewer":
+        return tr(
+            f"le rôle {role} ne consulte aucune donnée individuelle (E5)",
+            f"the role {role} sees no individual data (E5)",
+        )
     case = ws.state.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
     if case is None or case["agent_id"] != agent_id:
         return tr(

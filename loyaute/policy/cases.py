@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from loyaute.errors import GateError, InputError, UsageError
 from loyaute.i18n import tr
 from loyaute.policy import gates as gates_mod
-from loyaute.policy.access import Grant, individual_access
+from loyaute.policy.access import Grant, check_alerts, individual_access
 from loyaute.policy.rights import agent_side, notify
 from loyaute.reports.agent_view import RecordRow, agent_records, t0_of
 from loyaute.reports.validity import family_reliability
@@ -53,8 +53,12 @@ def open_case(
     reason: str,
     day_from: date,
     day_to: date,
+    role: str = "hr_reviewer",
 ) -> int:
-    """Open a case after every check; notify the agent; hold the period's records."""
+    """Open a case after every check; notify the agent; hold the period's records.
+
+    Every refusal — a gate, the mode, the period, the family, an objection, the opener's role — is
+    audited against the agent and counts towards the DPO's repeated-refusal alert (H1, H2)."""
     if not reason.strip() or not reviewer.strip():
         raise UsageError(
             tr(
@@ -67,11 +71,18 @@ def open_case(
     agent = ws.state.execute("SELECT * FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
     if agent is None:
         raise InputError(tr(f"agent inconnu : {agent_id}", f"unknown agent: {agent_id}"))
-    gates = gates_mod.evaluate(ws.settings, ws.register)
-    gates_mod.require(
-        gates, ("A1", "A2", "A3", "A4", "A5"), tr("ouverture du dossier", "opening the case")
-    )
-    refusals: list[str] = []
+    refusals = [
+        f"{g.id} {g.reason}"
+        for g in gates_mod.evaluate(ws.settings, ws.register)
+        if g.id in ("A1", "A2", "A3", "A4", "A5") and not g.ok
+    ]
+    if role != "hr_reviewer":
+        refusals.append(
+            tr(
+                f"seul un relecteur RH ouvre un dossier, pas le rôle {role} (E5)",
+                f"only an HR reviewer opens a case, not the role {role} (E5)",
+            )
+        )
     if ws.register.purpose.mode != "crosscheck":
         refusals.append(
             tr(
@@ -121,13 +132,17 @@ def open_case(
     if refusals:
         ws.audit.append(
             opened_by,
-            "hr_reviewer",
+            role,
             "refused",
             agent_id=agent_id,
             reason="; ".join(refusals),
             details={"attempted": "case_open"},
         )
-        raise GateError(tr("dossier refusé : ", "case refused: ") + " ; ".join(refusals))
+        check_alerts(ws, opened_by)
+        raise GateError(
+            tr("dossier refusé : ", "case refused: ") + " ; ".join(refusals),
+            hint=tr("voir `loyaute gates`", "see `loyaute gates`"),
+        )
     cur = ws.state.execute(
         "INSERT INTO cases(agent_id, reviewer, reason, day_from, day_to, opened_at, opened_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
@@ -165,7 +180,7 @@ def open_case(
     )
     ws.audit.append(
         opened_by,
-        "hr_reviewer",
+        role,
         "case_open",
         agent_id=agent_id,
         reason=reason.strip(),

@@ -91,7 +91,7 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
         "line longer than max_line_bytes",
     ),
     Reason.BAD_TIME: (
-        "horodatage absent, invalide ou inexistant (heure sautée au passage à l'heure d'été)",
+        "horodatage manquant, invalide ou inexistant (heure sautée au passage à l'heure d'été)",
         "missing, invalid or non-existent time (skipped by a DST change)",
     ),
     Reason.NO_USER: (
