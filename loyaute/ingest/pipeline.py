@@ -37,7 +37,7 @@ from loyaute.presence.windows import HALF_NAMES, Windows
 from loyaute.sources import build_sources
 from loyaute.sources.base import Reason, Source
 from loyaute.store.records import RECORD_SCHEMA, merge_flags
-from loyaute.store.state import transaction
+from loyaute.store.state import objecting_agents, transaction
 from loyaute.workspace import Workspace
 
 QUARANTINE_REASONS = frozenset({Reason.MALFORMED.value, Reason.BAD_TIME.value})
@@ -365,7 +365,7 @@ def _agent_infos(ws: Workspace, agent_ids: set[str]) -> dict[str, AgentInfo]:
     agents = load_agents(ws.state)
     notices = {r[0]: r[1] for r in ws.state.execute("SELECT agent_id, delivered_on FROM notices")}
     eligible = {f.casefold() for f in ws.register.purpose.eligible_job_families}
-    objecting = objecting_agents(ws)
+    objecting = objecting_agents(ws.state)
     out = {}
     for agent_id in agent_ids:
         row = agents[agent_id]
@@ -377,15 +377,6 @@ def _agent_infos(ws: Workspace, agent_ids: set[str]) -> dict[str, AgentInfo]:
             agent_id in objecting,
         )
     return out
-
-
-def objecting_agents(ws: Workspace) -> set[str]:
-    """Agents whose objection (G3) stops their processing pending a decision."""
-    try:
-        rows = ws.state.execute("SELECT agent_id FROM objections WHERE decided_on = ''")
-    except Exception:  # table created by the rights module; missing means no objection
-        return set()
-    return {r[0] for r in rows}
 
 
 def _schedule(ws: Workspace, days: set[date]) -> dict[tuple[str, str, str], str]:

@@ -23,6 +23,7 @@ from loyaute.policy.access import Grant, check_alerts, individual_access
 from loyaute.policy.rights import agent_side, notify
 from loyaute.reports.agent_view import RecordRow, agent_records, t0_of
 from loyaute.reports.validity import family_reliability
+from loyaute.store.state import objecting_agents
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -120,13 +121,11 @@ def open_case(
             )
         )
         refusals.append(tr(f"famille de métiers {family} {why}", f"job family {family} {why}"))
-    if ws.state.execute(
-        "SELECT 1 FROM objections WHERE agent_id = ? AND decided_on = ''", (agent_id,)
-    ).fetchone():
+    if agent_id in objecting_agents(ws.state):
         refusals.append(
             tr(
-                "opposition de l'agent en attente de décision (G3)",
-                "the agent's objection awaits a decision (G3)",
+                "opposition de l'agent en attente de décision ou accueillie (G3)",
+                "the agent's objection awaits a decision or was upheld (G3)",
             )
         )
     if refusals:

@@ -190,6 +190,7 @@ def _purge_state(ws: Workspace, today: date) -> Counter[str]:
         if _week_monday(r[0]) < three_years
     ]
     ws.state.executemany("DELETE FROM published_cells WHERE week = ?", stale)
+    ws.state.executemany("DELETE FROM published_spans WHERE first_week = ?", stale)
     removed["aggregates_expired"] = len(stale)
     return +removed
 

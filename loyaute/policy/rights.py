@@ -204,12 +204,6 @@ def decide_objection(ws: Workspace, objection_id: int, decision: str, reason: st
         "UPDATE objections SET decided_on = ?, decision = ?, decision_reason = ? WHERE id = ?",
         (_now(ws), decision, reason.strip(), objection_id),
     )
-    if decision == "upheld":
-        # Processing stops for good: the objection stays in force as a pending one would.
-        ws.state.execute(
-            "INSERT INTO objections(agent_id, reason, since) VALUES (?, ?, ?)",
-            (row["agent_id"], tr("opposition accueillie", "objection upheld"), _now(ws)),
-        )
     notify(
         ws,
         row["agent_id"],

@@ -29,7 +29,7 @@ from itertools import product
 
 import numpy as np
 
-Atom = tuple[str, str]
+Atom = tuple[str, ...]
 PRIME = 2_147_483_647  # 2^31 - 1: products of two residues fit in int64
 MAX_DIMENSION = 16
 """Above 2^16 candidate sets the search stops and treats the table as leaking (safe side)."""

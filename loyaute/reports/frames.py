@@ -16,6 +16,7 @@ import pyarrow as pa
 from loyaute.policy.gates import agent_t0
 from loyaute.policy.retention import first_kept_day
 from loyaute.store.query import run
+from loyaute.store.state import objecting_agents
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -58,9 +59,7 @@ def scope(ws: Workspace) -> Scope:
             t0[r[0]] = start
         if r[1].casefold() in eligible_families:
             eligible.add(r[0])
-    objecting = {
-        r[0] for r in ws.state.execute("SELECT agent_id FROM objections WHERE decided_on = ''")
-    }
+    objecting = objecting_agents(ws.state)
     horizon = first_kept_day(ws.register.purpose.retention_after_month_end_days, today)
     return Scope(t0, eligible, objecting, horizon, today)
 

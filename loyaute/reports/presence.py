@@ -3,14 +3,22 @@
 Publication follows a fixed lattice: ISO weeks, and months made of the ISO weeks whose Thursday
 falls in them, so every figure is a sum of weekly cells and nothing can be subtracted across
 periods of different shapes. A week is published once it is closed (``settle_days`` after its
-Sunday), with the service and job-family tables protected together (``disclosure.protect``), and
-then frozen in the publication ledger: later reports show the same figures, so a late declaration
-or a dispute cannot be read off a difference between two reports. A month or range row is
-published only when none of its weeks is suppressed for that group.
+Sunday) and its data is in (the schedule reaches it, the loaded logs reach its last scheduled
+day), with the service and job-family tables protected together (``disclosure.protect``), and
+then frozen in the publication ledger: later reports show the same figures, so a late declaration,
+a dispute, an objection or the purge of the records cannot be read off a difference between two
+reports. The distinct agents of multi-week rows are frozen too, as spans of weeks
+(``published_spans``). A month or range row is published only when none of its weeks is
+suppressed for that group.
+
+Known limit: agent counts of overlapping spans can be differenced into the number of agents
+scheduled in telework in one stretch of weeks and not another — a count of people's schedules,
+never of their traces (the trace figures are sums of protected weekly cells).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -18,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from loyaute.reports.disclosure import Cell, protect
 from loyaute.reports.frames import half_day_frame
+from loyaute.store.query import run
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -84,38 +93,116 @@ class PresenceReport:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def closed_weeks(ws: Workspace, lo: date, hi: date, today: date) -> list[str]:
-    """Weeks in [lo, hi] that are closed: their Sunday is ``settle_days`` in the past."""
+def data_is_in(ws: Workspace, weeks: list[str]) -> set[str]:
+    """The weeks whose data is in: the schedule reaches the week, and the loaded logs reach its
+    last scheduled day (a week with nothing scheduled is in once the schedule goes beyond it)."""
+    if not weeks:
+        return set()
+    traced = run(ws.activity, "SELECT max(day) AS d FROM records").column("d")[0].as_py()
+    if traced is None:
+        return set()
+    last_day: dict[str, date] = {}
+    for (text,) in ws.state.execute(
+        "SELECT DISTINCT day FROM schedule WHERE day >= ?", (week_monday(weeks[0]).isoformat(),)
+    ):
+        day = date.fromisoformat(text)
+        week = week_id(day)
+        last_day[week] = max(day, last_day.get(week, day))
+    reached = max(last_day, default="")
+    return {
+        w
+        for w in weeks
+        if (w in last_day and last_day[w] <= traced) or (w not in last_day and w < reached)
+    }
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """What one kind of report freezes week by week in the publication ledger."""
+
+    kind: str  # the half-days counted: "telework" or "on_site"
+    classifications: tuple[str, ...]  # ledger names of the tables, protected together
+    columns: tuple[str, ...]  # the frame column each table groups by
+    flags: tuple[str, str | None]  # frame columns counted (with_trace, declared)
+
+
+PRESENCE = Lattice("telework", CLASSIFICATIONS, CLASSIFICATIONS, ("trace", "declared"))
+VALIDITY = Lattice("on_site", ("validity",), ("job_family",), ("mail_or_apps", None))
+
+Item = tuple[str, tuple[str, ...], bool, bool]
+"""One counted half-day: agent, its groups (one per table), and the two counted flags."""
+
+
+def _published(ws: Workspace, lattice: Lattice) -> set[str]:
+    return {
+        r[0]
+        for r in ws.state.execute(
+            "SELECT DISTINCT week FROM published_cells WHERE classification = ?",
+            (lattice.classifications[0],),
+        )
+    }
+
+
+def closed_weeks(
+    ws: Workspace, lo: date, hi: date, today: date, lattice: Lattice = PRESENCE
+) -> tuple[list[str], list[str]]:
+    """Weeks in [lo, hi] that may be published — closed (their Sunday ``settle_days`` in the
+    past) and with their data in (``data_is_in``) — and the closed weeks still awaiting data.
+    A week is frozen once published, so it must not be published before its data is in."""
     settle = ws.settings.reports.settle_days
-    return [w for w in weeks_between(lo, hi) if week_monday(w) + timedelta(days=6 + settle) < today]
+    closed = [
+        w for w in weeks_between(lo, hi) if week_monday(w) + timedelta(days=6 + settle) < today
+    ]
+    published = _published(ws, lattice)
+    data_in = data_is_in(ws, [w for w in closed if w not in published])
+    ready = [w for w in closed if w in published or w in data_in]
+    waiting = [w for w in closed if w not in set(ready)]
+    return ready, waiting
 
 
-def publish_week(ws: Workspace, week: str) -> None:
-    """Compute, protect and freeze both tables of one week, unless already published."""
-    if ws.state.execute("SELECT 1 FROM published_cells WHERE week = ? LIMIT 1", (week,)).fetchone():
+def publish_weeks(ws: Workspace, weeks: list[str], lattice: Lattice = PRESENCE) -> None:
+    """Compute, protect and freeze the cells of every week not yet published, oldest first, and
+    with each the distinct agent counts of the spans of weeks that end there."""
+    published = _published(ws, lattice)
+    todo = sorted(w for w in weeks if w not in published)
+    if not todo:
         return
-    monday = week_monday(week)
-    frame = half_day_frame(ws, "telework", monday, monday + timedelta(days=6))
-    k = ws.register.purpose.k_min
-    atom_agents: dict[tuple[str, str], set[str]] = defaultdict(set)
-    values: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for agent_id, service, family, trace, declared in zip(
+    earliest = ws.state.execute("SELECT MIN(day) FROM schedule").fetchone()[0]
+    lo = week_monday(todo[0])
+    if earliest:
+        lo = min(lo, date.fromisoformat(earliest))
+    frame = half_day_frame(ws, lattice.kind, lo, week_monday(todo[-1]) + timedelta(days=6))
+    first, second = lattice.flags
+    seconds = frame.column(second).to_pylist() if second else [False] * frame.num_rows
+    by_week: dict[str, list[Item]] = defaultdict(list)
+    for agent_id, groups, day, flag, other in zip(
         frame.column("agent_id").to_pylist(),
-        frame.column("service").to_pylist(),
-        frame.column("job_family").to_pylist(),
-        frame.column("trace").to_pylist(),
-        frame.column("declared").to_pylist(),
+        zip(*(frame.column(c).to_pylist() for c in lattice.columns), strict=True),
+        frame.column("day").to_pylist(),
+        frame.column(first).to_pylist(),
+        seconds,
         strict=True,
     ):
-        atom = (service, family)
+        by_week[week_id(day)].append((agent_id, groups, bool(flag), bool(other)))
+    for week in todo:
+        _publish_week(ws, lattice, week, by_week.get(week, []))
+        _publish_spans(ws, lattice, week, by_week)
+
+
+def _publish_week(ws: Workspace, lattice: Lattice, week: str, items: list[Item]) -> None:
+    """Protect the tables of one week together (``disclosure.protect``) and freeze them."""
+    k = ws.register.purpose.k_min
+    atom_agents: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    values: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for agent_id, atom, flag, other in items:
         atom_agents[atom].add(agent_id)
         v = values[atom]
         v[0] += 1
-        v[1] += bool(trace)
-        v[2] += bool(declared)
+        v[1] += flag
+        v[2] += other
     cells: list[Cell] = []
-    for position, classification in enumerate(CLASSIFICATIONS):
-        groups: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for position, classification in enumerate(lattice.classifications):
+        groups: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         for atom in atom_agents:
             groups[atom[position]].add(atom)
         for group, atoms in groups.items():
@@ -126,28 +213,53 @@ def publish_week(ws: Workspace, week: str) -> None:
     rows = []
     for cell in cells:
         hidden = cell.key in suppressed
-        tele = sum(values[a][0] for a in cell.atoms)
-        trace = sum(values[a][1] for a in cell.atoms)
-        decl = sum(values[a][2] for a in cell.atoms)
-        rows.append(
-            (
-                cell.classification,
-                cell.group,
-                week,
-                cell.agents if not hidden else 0,
-                tele if not hidden else 0,
-                trace if not hidden else 0,
-                decl if not hidden else 0,
-                int(hidden),
-                now,
-            )
-        )
+        totals = [sum(values[a][i] for a in cell.atoms) for i in range(3)]
+        shown = [0, 0, 0, 0] if hidden else [cell.agents, *totals]
+        rows.append((cell.classification, cell.group, week, *shown, int(hidden), now))
     if not rows:
         # An empty week is published as such, so it is not recomputed later.
-        rows.append(("service", "", week, 0, 0, 0, 0, 0, now))
+        rows.append((lattice.classifications[0], "", week, 0, 0, 0, 0, 0, now))
     ws.state.executemany(
         "INSERT OR IGNORE INTO published_cells(classification, grp, week, agents, telework, "
         "with_trace, declared, suppressed, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _publish_spans(
+    ws: Workspace, lattice: Lattice, last: str, by_week: dict[str, list[Item]]
+) -> None:
+    """Freeze, for each group with a cell in week ``last``, the number of distinct agents of
+    every span of its weeks ending there (month and range rows read them), as far back as the
+    half-day data still reaches: a later objection, dispute or purge changes no published figure.
+    """
+    rows = []
+    for position, classification in enumerate(lattice.classifications):
+        group_weeks: dict[str, list[str]] = defaultdict(list)
+        for r in ws.state.execute(
+            "SELECT grp, week FROM published_cells WHERE classification = ? AND grp != '' "
+            "AND week <= ? ORDER BY week",
+            (classification, last),
+        ):
+            group_weeks[r[0]].append(r[1])
+        latest: dict[str, dict[str, str]] = defaultdict(dict)  # group → agent → last week seen
+        present: dict[str, set[str]] = defaultdict(set)
+        for week in sorted(w for w in by_week if w <= last):
+            for agent_id, groups, _, _ in by_week[week]:
+                latest[groups[position]][agent_id] = week
+                present[groups[position]].add(week)
+        for group, weeks in group_weeks.items():
+            if weeks[-1] != last:
+                continue
+            seen = sorted(latest[group].values())
+            for first in reversed(weeks):
+                if first not in present[group]:
+                    break  # the data of that week is gone (retention): no exact count
+                count = len(seen) - bisect_left(seen, first)
+                rows.append((classification, group, first, last, count))
+    ws.state.executemany(
+        "INSERT OR IGNORE INTO published_spans(classification, grp, first_week, last_week, "
+        "agents) VALUES (?, ?, ?, ?, ?)",
         rows,
     )
 
@@ -167,30 +279,18 @@ def week_cells(
     return out
 
 
-def distinct_agents(ws: Workspace, group_column: str, group: str, weeks: list[str]) -> int:
-    """Agents with at least one counted telework half-day in these weeks (live data)."""
-    if not weeks:
-        return 0
-    lo = week_monday(weeks[0])
-    hi = week_monday(weeks[-1]) + timedelta(days=6)
-    frame = half_day_frame(ws, "telework", lo, hi)
-    wanted = set(weeks)
-    return len(
-        {
-            a
-            for a, g, d in zip(
-                frame.column("agent_id").to_pylist(),
-                frame.column(group_column).to_pylist(),
-                frame.column("day").to_pylist(),
-                strict=True,
-            )
-            if g == group and week_id(d) in wanted
-        }
-    )
+def span_agents(ws: Workspace, classification: str, group: str, weeks: list[str]) -> int | None:
+    """The frozen distinct agent count of a span of weeks (None when it was never computable)."""
+    row = ws.state.execute(
+        "SELECT agents FROM published_spans WHERE classification = ? AND grp = ? "
+        "AND first_week = ? AND last_week = ?",
+        (classification, group, weeks[0], weeks[-1]),
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _row(
-    group: str, period: str, agents: int, cells: list[WeekCell], suppressed: bool
+    group: str, period: str, agents: int | None, cells: list[WeekCell], suppressed: bool
 ) -> dict[str, Any]:
     if suppressed:
         return dict.fromkeys(PRESENCE_COLUMNS, "") | {
@@ -203,7 +303,7 @@ def _row(
     return {
         "group": group,
         "period": period,
-        "agents": agents,
+        "agents": "" if agents is None else agents,
         "telework_half_days": tele,
         "with_trace": trace,
         "declared": sum(c.declared for c in cells),
@@ -225,14 +325,15 @@ def presence(
     if by not in CLASSIFICATIONS:
         raise ValueError(by)
     today = ws.clock.now().astimezone(ws.settings.zone).date()
-    lo = day_from or date(2000, 1, 3)
     hi = day_to or today
-    earliest = ws.state.execute("SELECT MIN(day) FROM schedule").fetchone()[0]
-    if day_from is None and earliest:
-        lo = date.fromisoformat(earliest)
-    weeks = closed_weeks(ws, lo, hi, today)
-    for week in weeks:
-        publish_week(ws, week)
+    if day_from is not None:
+        lo = day_from
+    else:  # everything kept: from the Monday of the first scheduled day
+        earliest = ws.state.execute("SELECT MIN(day) FROM schedule").fetchone()[0]
+        lo = date.fromisoformat(earliest) if earliest else hi + timedelta(days=1)
+        lo -= timedelta(days=lo.weekday())
+    weeks, waiting = closed_weeks(ws, lo, hi, today)
+    publish_weeks(ws, weeks)
     cells = week_cells(ws, by, weeks)
     rows: list[dict[str, Any]] = []
     for group in sorted(cells):
@@ -253,7 +354,7 @@ def presence(
                 ].append(week)
         for label, members in buckets.items():
             suppressed = any(by_week[w].suppressed for w in members)
-            agents = 0 if suppressed else distinct_agents(ws, by, group, members)
+            agents = None if suppressed else span_agents(ws, by, group, members)
             rows.append(_row(group, label, agents, [by_week[w] for w in members], suppressed))
     rows.sort(key=lambda r: (r["period"], r["group"]))
     return PresenceReport(
@@ -264,6 +365,7 @@ def presence(
             "period": period or "range",
             "weeks": f"{weeks[0]}..{weeks[-1]}" if weeks else "",
             "settle_days": ws.settings.reports.settle_days,
+            "awaiting_data": ", ".join(waiting),
             "suppression": "primaire (< k agents) et complémentaire (tables service × famille)",
             "suppressed_rows": sum(1 for r in rows if r["suppressed"]),
         },

@@ -154,6 +154,14 @@ CREATE TABLE IF NOT EXISTS published_cells (
     published_at TEXT NOT NULL,
     PRIMARY KEY (classification, grp, week)
 );
+CREATE TABLE IF NOT EXISTS published_spans (
+    classification TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    first_week TEXT NOT NULL,
+    last_week TEXT NOT NULL,
+    agents INTEGER NOT NULL,
+    PRIMARY KEY (classification, grp, first_week, last_week)
+);
 CREATE TABLE IF NOT EXISTS accounts (
     login TEXT PRIMARY KEY,
     password_hash TEXT NOT NULL,
@@ -215,3 +223,12 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def objecting_agents(conn: sqlite3.Connection) -> set[str]:
+    """Agents whose objection (G3) stops their processing: pending a decision, or upheld (then
+    for good). A rejected objection lets processing resume."""
+    rows = conn.execute(
+        "SELECT DISTINCT agent_id FROM objections WHERE decided_on = '' OR decision = 'upheld'"
+    )
+    return {r[0] for r in rows}

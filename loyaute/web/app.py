@@ -132,6 +132,11 @@ class SecurityHeaders:
         query = scope.get("query_string", b"").decode("latin-1")
         pairs = (p.partition("=") for p in query.split("&"))
         lang = next((v for k, _, v in pairs if k == "lang"), "")
+        if scope.get("method") not in ("GET", "HEAD", "OPTIONS") and not same_origin(scope):
+            # A form posted from another site — sign-in included, which no session token
+            # protects — is refused before any handler runs (OWASP: verify the Origin header).
+            await _refuse_cross_site(send)
+            return
 
         started = False
 
@@ -168,6 +173,26 @@ class SecurityHeaders:
                     }
                 )
                 await send({"type": "http.response.body", "body": body})
+
+
+def same_origin(scope: Scope) -> bool:
+    """True unless the browser says the request comes from another origin (no Origin header:
+    not a cross-site browser request)."""
+    headers = dict(scope.get("headers") or [])
+    origin = headers.get(b"origin")
+    if origin is None:
+        return True
+    host = headers.get(b"host", b"").decode("latin-1")
+    return origin.decode("latin-1").partition("://")[2] == host
+
+
+async def _refuse_cross_site(send: Send) -> None:
+    body = b"Origine refusee / Cross-site request refused"
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    headers += [(name.encode(), value.encode()) for name, value in _HEADERS]
+    headers.append((b"cache-control", b"no-store"))
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class LoginLimiter:

@@ -42,6 +42,7 @@ from loyaute.policy.rights import (
 )
 from loyaute.reports.agent_view import RECORD_COLUMNS, agent_records
 from loyaute.reports.runner import NO_PROOF
+from loyaute.reports.validity import family_reliability
 from loyaute.templates import register_toml
 from loyaute.workspace import Workspace
 from tests.reports import test_validity as study
@@ -349,6 +350,9 @@ def test_no_case_without_the_validity_study(tmp_path: Path) -> None:
 def test_g3_pending_objection_blocks_the_case(fresh: Workspace) -> None:
     """G3: while the agent's objection awaits a decision, no case opens; once it is rejected by a
     documented decision, it may."""
+    # The validity study is published first, as it is in use; a frozen study does not move when
+    # one agent objects (E3), so the family's reliability survives the objection.
+    assert family_reliability(fresh)["finances"] is True
     objection = object_to_processing(fresh, "VF01", "situation familiale")
     assert_refused(fresh, "G3")
     decide_objection(fresh, objection, "rejected", "motifs légitimes impérieux", by="dpo")
@@ -564,6 +568,8 @@ def test_f4_hold_keeps_the_case_records_past_retention_then_expires(tmp_path: Pa
 # --- the whole lifecycle from the CLI, on the demo Département ---------------------------------
 
 DEMO_NOW = datetime(2026, 3, 20, 17, 0, tzinfo=NOW.tzinfo)
+REPORT_NOW = DEMO_NOW + timedelta(days=14)
+"""Two weeks on: the demo\'s weeks are closed (settle_days) and its validity study published."""
 
 
 @pytest.fixture(scope="module")
@@ -593,13 +599,13 @@ def cli(home: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def demo_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("loyaute.workspace.SystemClock", lambda: FixedClock(DEMO_NOW))
+    monkeypatch.setattr("loyaute.workspace.SystemClock", lambda: FixedClock(REPORT_NOW))
 
 
 def test_d5_case_opens_on_the_demo_for_an_eligible_reliable_agent(demo: DemoSummary) -> None:
     """D5 on the demo: an administratif agent (eligible, reliable) can be put in a case; a social
     worker cannot."""
-    ws = Workspace.open(demo.home, FixedClock(DEMO_NOW))
+    ws = Workspace.open(demo.home, FixedClock(REPORT_NOW))
     try:
         first, last = demo.data.days[0], demo.data.days[-1]
         agent = demo_agent(demo, "administratif", skip=1)
@@ -714,7 +720,7 @@ def test_i2_case_show_states_the_limits_in_every_format(
 ) -> None:
     """I2: a case view is an individual export; whatever its format, it states that a missing
     digital trace does not establish absence of work (on stderr for CSV, so stdout stays CSV)."""
-    ws = Workspace.open(demo.home, FixedClock(DEMO_NOW))
+    ws = Workspace.open(demo.home, FixedClock(REPORT_NOW))
     try:
         case_id = open_case(
             ws,

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from loyaute.cli import app
 from loyaute.clock import FixedClock
-from loyaute.errors import GateError, InputError, UsageError
+from loyaute.errors import GateError, InputError, LoyauteError, UsageError
 from loyaute.i18n import lang, set_lang
 from loyaute.policy.access import AccessDenied, individual_access
 from loyaute.policy.cases import show_case
@@ -39,6 +39,7 @@ from loyaute.policy.rights import (
 from loyaute.reports.access_export import write_export
 from loyaute.reports.agent_view import agent_records
 from loyaute.reports.frames import half_day_frame
+from loyaute.store.state import objecting_agents
 from loyaute.workspace import Workspace
 from tests.builders import (
     MON,
@@ -401,6 +402,18 @@ def test_g3_upheld_objection_keeps_processing_stopped(ws: Workspace, tmp_path: P
     report = run_ingest(ws, [vpn_monday(tmp_path, "c.log")])
     assert sum(f.dropped.get("objection", 0) for f in report.files) == 1
     assert "A1" not in {r["agent_id"] for r in half_day_frame(ws, "telework", MON, MON).to_pylist()}
+
+
+def test_g3_upheld_objection_is_one_decided_objection(ws: Workspace) -> None:
+    """G3: an upheld objection stays one objection, decided — not a new one awaiting a decision
+    that the agent and the DPO would see pending for ever — and cannot be decided again."""
+    objection = object_to_processing(ws, "A1", "situation particulière")
+    decide_objection(ws, objection, "upheld", "situation particulière établie", by="dpo")
+    rows = ws.state.execute("SELECT id, decided_on, decision FROM objections WHERE agent_id = 'A1'")
+    assert [(r[0], bool(r[1]), r[2]) for r in rows] == [(objection, True, "upheld")]
+    with pytest.raises(LoyauteError):
+        decide_objection(ws, objection, "rejected", "revirement", by="dpo")
+    assert "A1" in objecting_agents(ws.state)
 
 
 # --- H2: alerts to the DPO -----------------------------------------------------------------------

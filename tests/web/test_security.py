@@ -640,3 +640,23 @@ def test_security_headers_on_a_server_error(web: Web) -> None:
     assert r.headers.get("x-frame-options") == "DENY"
     assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", "")
     assert "no-store" in r.headers.get("cache-control", "")
+
+
+@pytest.mark.parametrize("path", ["/login", "/api/login"])
+def test_sign_in_posted_from_another_site_is_refused(fresh_web: Web, path: str) -> None:
+    """Login CSRF (H3): a sign-in posted by another site's page — which no session token can
+    protect — is refused before any handler runs, with no session opened; the same request from
+    the site itself signs in."""
+    agent = fresh_web.account("agent")
+    creds = {"login": agent.login, "password": agent.password}
+    send = {"json": creds} if path.startswith("/api/") else {"data": creds}
+    c = fresh_web.client()
+    r = c.post(path, headers={"origin": "https://attaquant.example"}, **send)
+    assert r.status_code == 403
+    assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
+    assert r.headers.get("x-frame-options") == "DENY"
+    r = c.post(path, headers={"origin": "null"}, **send)
+    assert r.status_code == 403
+    ok = fresh_web.client().post(path, headers={"origin": "http://127.0.0.1"}, **send)
+    assert ok.status_code in (200, 303)
+    assert SESSION_COOKIE in ok.headers.get("set-cookie", "")
