@@ -178,12 +178,12 @@ class SecurityHeaders:
 def same_origin(scope: Scope) -> bool:
     """True unless the browser says the request comes from another origin (no Origin header:
     not a cross-site browser request)."""
-    headers = dict(scope.get("headers") or [])
+    headers: dict[bytes, bytes] = dict(scope.get("headers") or [])
     origin = headers.get(b"origin")
     if origin is None:
         return True
     host = headers.get(b"host", b"").decode("latin-1")
-    return origin.decode("latin-1").partition("://")[2] == host
+    return bool(origin.decode("latin-1").partition("://")[2] == host)
 
 
 async def _refuse_cross_site(send: Send) -> None:
