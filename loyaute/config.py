@@ -227,7 +227,7 @@ class IngestSettings(Model):
     workers: int = Field(0, ge=0, le=256, description="Worker processes; 0 = one per core.")
     spark_master: str = Field("local[2]", description="Spark master URL for engine = spark.")
     chunk_bytes: int = Field(
-        8 << 20, ge=1 << 16, le=1 << 30, description="Bytes of lines parsed at once per worker."
+        4 << 20, ge=1 << 16, le=1 << 30, description="Bytes of lines parsed at once per worker."
     )
     max_line_bytes: int = Field(
         1 << 20, ge=1 << 10, le=1 << 28, description="Longer lines are skipped (line_too_long)."

@@ -28,6 +28,11 @@ from loyaute.ingest.files import (
 from loyaute.sources import detect
 from loyaute.sources.base import SKIP_SCHEMA, Chunk, Parsed, Reason, Source
 
+# Arrow buffers through the system allocator: it gives a parsed block's memory back when the block
+# is done, where the default mimalloc pool keeps it (bench: peak RSS of an IIS worker 223 → 177 MB
+# at the same speed).
+pa.set_memory_pool(pa.system_memory_pool())
+
 
 @dataclass
 class FileResult:

@@ -210,27 +210,19 @@ class _FortiGateParser(LineParser):
         if not data:
             return Parsed()
         builder = RowBuilder()
-        candidate_index: list[int] = []
-        line_no = 0  # 0-based index of the line starting at ``pos``
-        pos = 0
-        last_start = -1
-        for m in CANDIDATE_RE.finditer(data):
-            # Count newlines only up to each candidate: one scan of the chunk in all.
-            start = data.rfind(b"\n", 0, m.start()) + 1
-            if start == last_start:
-                continue
-            line_no += data.count(b"\n", pos, start)
-            pos = start
-            last_start = start
-            end = data.find(b"\n", m.end())
-            if end < 0:
-                end = len(data)
+        # Newline positions in one vectorised pass; each candidate's line is found from them.
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        n_lines = len(newlines) + (0 if data.endswith(b"\n") else 1)
+        hits = np.fromiter((m.start() for m in CANDIDATE_RE.finditer(data)), dtype=np.int64)
+        candidate_index = np.unique(np.searchsorted(newlines, hits)).tolist()
+        n_newlines = len(newlines)
+        for line_no in candidate_index:
+            start = int(newlines[line_no - 1]) + 1 if line_no else 0
+            end = int(newlines[line_no]) if line_no < n_newlines else len(data)
             raw = data[start:end]
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
-            candidate_index.append(line_no)
             self._line(builder, chunk.first_line + line_no, decode_text(raw))
-        n_lines = line_no + data.count(b"\n", pos) + (0 if data.endswith(b"\n") else 1)
         parsed = builder.build()
         bulk = n_lines - len(candidate_index)
         if bulk:
