@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -317,41 +318,48 @@ class _IisParser(LineParser):
 
     def parse(self, chunk: Chunk) -> Parsed:
         data = bytes(chunk.data)
+        n = len(data)
+        if not n:
+            return Parsed()
+        # One vectorised look at the block: where lines start, which are directives (``#``),
+        # which are blank, and where a carriage return stands alone. Runs between directives
+        # without blank lines or stray returns go to Arrow's CSV reader; the others line by line.
+        arr = np.frombuffer(data, dtype=np.uint8)
+        starts = np.flatnonzero(arr == 10) + 1
+        starts = np.concatenate(([0], starts[starts < n]))
+        first = arr[starts]
+        after = arr[np.minimum(starts + 1, n - 1)]
+        directives = starts[first == ord("#")].tolist()
+        blank = starts[(first == 10) | ((first == 13) & (after == 10) & (starts + 1 < n))]
+        returns = np.flatnonzero(arr == 13)
+        stray = returns[(returns + 1 >= n) | (arr[np.minimum(returns + 1, n - 1)] != 10)]
+        rough = np.sort(np.concatenate((blank, stray)))
+
         parts: list[Parsed] = []
         line = chunk.first_line
         pos = 0
-        n = len(data)
-        while pos < n:
-            if data[pos : pos + 1] == b"#":
-                end = data.find(b"\n", pos)
-                end = n if end < 0 else end + 1
-                directive = data[pos:end].rstrip(b"\r\n")
-                layout = parse_fields_directive(directive)
-                if layout is not None:
-                    self.layout = layout
-                parts.append(_skips([line], Reason.HEADER))
-                line += 1
-                pos = end
-                continue
-            nxt = data.find(b"\n#", pos)
-            end = n if nxt < 0 else nxt + 1
-            parsed, count = self._segment(data[pos:end], line)
-            parts.append(parsed)
-            line += count
+        for at in [*directives, n]:
+            if at > pos:
+                lo, hi = np.searchsorted(rough, [pos, at])
+                parsed, count = self._segment(data[pos:at], line, clean=bool(hi == lo))
+                parts.append(parsed)
+                line += count
+            if at == n:
+                break
+            end = data.find(b"\n", at)
+            end = n if end < 0 else end + 1
+            layout = parse_fields_directive(data[at:end].rstrip(b"\r\n"))
+            if layout is not None:
+                self.layout = layout
+            parts.append(_skips([line], Reason.HEADER))
+            line += 1
             pos = end
         return Parsed.concat(parts)
 
-    def _segment(self, segment: bytes, first_line: int) -> tuple[Parsed, int]:
+    def _segment(self, segment: bytes, first_line: int, clean: bool) -> tuple[Parsed, int]:
+        """A run of lines without directive; ``clean``: no blank line and no stray return."""
         layout = self.layout
-        clean = (
-            layout is not None
-            and layout.usable
-            and not segment.startswith((b"\n", b"\r\n"))
-            and b"\n\n" not in segment
-            and b"\n\r\n" not in segment
-            and (b"\r" not in segment or segment.count(b"\r") == segment.count(b"\r\n"))
-            and _utf8(segment)
-        )
+        clean = clean and layout is not None and layout.usable and _utf8(segment)
         if clean and layout is not None:
             cols, lines, pre = _read_layout(segment, first_line, layout)
         else:
@@ -513,7 +521,7 @@ def _classify(source: ExchangeIisSource, cols: Columns, lines: np.ndarray, pre: 
         pa.scalar(Reason.NO_USER.value),
         user_values.map(_user_reason, pa.string()),
     )
-    logins = user_values.map(decode_text, pa.string())
+    logins = user_values.map(_login_text, pa.string())
     # ActiveSync also names the user in the query (User=…) when cs-username is empty.
     no_user = numpy_bool(pc.equal(user_reason, Reason.NO_USER.value))
     eas_fallback = np.flatnonzero(no_user & activesync)
@@ -591,6 +599,13 @@ def _classify(source: ExchangeIisSource, cols: Columns, lines: np.ndarray, pre: 
     return Parsed(events, skipped)
 
 
+@lru_cache(maxsize=1 << 16)
+def _login_text(raw: bytes) -> str:
+    """A login as written, decoded (cached: the same few thousand logins fill every block)."""
+    return decode_text(raw)
+
+
+@lru_cache(maxsize=1 << 16)
 def _user_reason(raw: bytes) -> str | None:
     reason = login_reason(decode_text(raw))
     return reason.value if reason is not None else None
