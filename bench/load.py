@@ -5,7 +5,8 @@ subprocess, then drives it with an asyncio/aiohttp client: every agent signs in 
 ``/me`` again and again for a fixed time. Prints p50/p95/p99 latency, throughput and errors, and
 writes them to a JSON file for bench/README.md. Bounded in count and time.
 
-    python bench/load.py [--agents 50] [--seconds 30] [--home bench/data/load-home]
+    python bench/load.py [--agents 50] [--seconds 30] [--workers 1] [--think 0]
+                         [--home bench/data/load-home]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -71,8 +73,11 @@ async def agent(
     until: float,
     latencies: list[float],
     errors: list[str],
+    think: float,
 ) -> None:
-    """Sign in once, then read the calendar until the deadline."""
+    """Sign in once, then read the calendar until the deadline (``think`` seconds between two
+    reads, with ±50% jitter so the agents do not march in step)."""
+    jitter = random.Random(login)
     async with session.post(
         f"{base}/login", data={"login": login, "password": PASSWORD}, allow_redirects=False
     ) as r:
@@ -92,10 +97,12 @@ async def agent(
         latencies.append(time.perf_counter() - start)
         if not ok:
             errors.append("status")
+        if think:
+            await asyncio.sleep(think * jitter.uniform(0.5, 1.5))
 
 
 async def drive(
-    base: str, logins: list[str], seconds: float
+    base: str, logins: list[str], seconds: float, think: float = 0.0
 ) -> tuple[list[float], list[str], float]:
     """Run every agent concurrently; each has its own cookie jar."""
     latencies: list[float] = []
@@ -106,7 +113,7 @@ async def drive(
     try:
         await asyncio.gather(
             *(
-                agent(s, base, login, until, latencies, errors)
+                agent(s, base, login, until, latencies, errors, think)
                 for s, login in zip(sessions, logins, strict=True)
             )
         )
@@ -129,12 +136,28 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--home", type=Path, default=ROOT / "bench" / "data" / "load-home")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "load.json")
+    parser.add_argument("--workers", type=int, default=1, help="loyaute serve --workers")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds an agent reads a page before the next (0: back to back, a saturation test)",
+    )
     args = parser.parse_args()
     logins = prepare(args.home, args.agents)
     port = free_port()
     env = dict(os.environ, LOYAUTE_HOME=str(args.home))
     server = subprocess.Popen(
-        [sys.executable, "-m", "loyaute", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "loyaute",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -147,7 +170,7 @@ def main() -> int:
                     break
             except OSError:
                 time.sleep(0.1)
-        latencies, errors, elapsed = asyncio.run(drive(base, logins, args.seconds))
+        latencies, errors, elapsed = asyncio.run(drive(base, logins, args.seconds, args.think))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -166,6 +189,8 @@ def main() -> int:
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "max_ms": round(max(latencies) * 1000, 1),
         "cpus": os.cpu_count(),
+        "workers": args.workers,
+        "think_s": args.think,
     }
     print(
         f"{'agents':>7} {'requests':>9} {'errors':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"

@@ -1167,12 +1167,12 @@ def demo_command(
         _serve(host, port)
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, workers: int = 1) -> None:
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
-    from loyaute.web.app import create_app  # noqa: PLC0415
+    from loyaute.web.app import HOME_ENV, create_app  # noqa: PLC0415
 
-    app_ = create_app(state.home)
+    app_ = create_app(state.home)  # fails here, once, on a workspace that cannot serve
     out.print(
         tr(
             f"Application web : http://{host}:{port}/  (Ctrl+C pour arrêter)",
@@ -1180,7 +1180,19 @@ def _serve(host: str, port: int) -> None:
         )
     )
     # No access log: URLs may name an agent, and server logs must not (ASVS, H3).
-    uvicorn.run(app_, host=host, port=port, access_log=False, log_level="warning")
+    if workers <= 1:
+        uvicorn.run(app_, host=host, port=port, access_log=False, log_level="warning")
+        return
+    os.environ[HOME_ENV] = str(state.home.resolve())
+    uvicorn.run(
+        "loyaute.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
 
 
 @app.command("serve")
@@ -1188,10 +1200,22 @@ def _serve(host: str, port: int) -> None:
 def serve_command(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", envvar="PORT")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help=tr(
+                "Processus serveurs (1 par cœur pour beaucoup d'utilisateurs).",
+                "Server processes (one per core for many users).",
+            ),
+        ),
+    ] = 1,
 ) -> None:
     """Application web (défaut 127.0.0.1:8000). / Web app (default 127.0.0.1:8000)."""
     Workspace.open(state.home).close()
-    _serve(host, port)
+    _serve(host, port, workers)
 
 
 account_app = typer.Typer(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
+from typing import Any, Generic, TypeVar, overload
 
 from loyaute.clock import Clock, SystemClock
 from loyaute.config import Settings, load_settings, read_toml
@@ -81,6 +82,34 @@ def _not_initialised(home: Path) -> WorkspaceError:
     )
 
 
+T = TypeVar("T")
+
+
+class lazy(Generic[T]):
+    """A property computed on first use and kept on the instance, without the class-wide lock
+    of ``functools.cached_property`` on Python 3.11 (which serialises every web request thread
+    opening its own workspace)."""
+
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> lazy[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> T | lazy[T]:
+        if obj is None:
+            return self
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value
+        return value
+
+
 @dataclass
 class Workspace:
     """An opened workspace; stores and logs are opened on first use."""
@@ -89,6 +118,8 @@ class Workspace:
     settings: Settings
     register: Register
     clock: Clock = field(default_factory=SystemClock)
+    key_loader: Callable[[Path], Pseudonymizer] = load_key
+    """How the key is read (the web app's cache reads it once for every request)."""
 
     @classmethod
     def open(cls, home: Path, clock: Clock | None = None) -> Workspace:
@@ -116,25 +147,25 @@ class Workspace:
             raise ConfigError(str(home), problems)
         return cls(paths, settings, register, clock or SystemClock())
 
-    @cached_property
+    @lazy
     def state(self) -> sqlite3.Connection:
         """The app-state database."""
         return connect(self.paths.state)
 
-    @cached_property
+    @lazy
     def audit(self) -> AuditLog:
         """The audit log (its own database)."""
         return AuditLog(self.paths.audit, self.clock)
 
-    @cached_property
+    @lazy
     def activity(self) -> ActivityStore:
         """The activity store."""
         return ActivityStore(self.paths.activity)
 
-    @cached_property
+    @lazy
     def pseudonymizer(self) -> Pseudonymizer:
         """The keyed pseudonymiser (the key is read only when needed)."""
-        return load_key(self.paths.key(self.settings))
+        return self.key_loader(self.paths.key(self.settings))
 
     def close(self) -> None:
         """Close the databases."""

@@ -13,6 +13,7 @@ and audits, exactly as on the command line.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import defaultdict, deque
@@ -233,6 +234,7 @@ def templates() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: no stat() per page
     )
 
 
@@ -241,6 +243,16 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
         "accept", ""
     )
+
+
+HOME_ENV = "LOYAUTE_HOME"
+
+
+def app_from_env() -> FastAPI:
+    """The app for the workspace named by ``LOYAUTE_HOME``: the factory each server process
+    calls when ``loyaute serve --workers N`` runs several (sessions and the audit log live in
+    SQLite and are shared; the sign-in rate limits are counted per process)."""
+    return create_app(Path(os.environ[HOME_ENV]))
 
 
 def create_app(

@@ -17,6 +17,7 @@ from loyaute.accounts import Account, Session, get_session, open_session
 from loyaute.clock import Clock, SystemClock
 from loyaute.config import Settings
 from loyaute.i18n import LANGS
+from loyaute.identity import Pseudonymizer, load_key
 from loyaute.policy.register import Register
 from loyaute.workspace import Paths, Workspace
 
@@ -33,9 +34,10 @@ class WorkspaceCache:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stamp: tuple[float, float] | None = None
     _files: tuple[Settings, Register] | None = None
+    _keys: dict[Path, tuple[tuple[int, int, int], Pseudonymizer]] = field(default_factory=dict)
 
     def open(self) -> Workspace:
-        """A workspace for one request."""
+        """A workspace for one request (its databases are opened on first use)."""
         paths = Paths(self.home)
         stamp = (paths.settings.stat().st_mtime, paths.register.stat().st_mtime)
         with self._lock:
@@ -44,7 +46,22 @@ class WorkspaceCache:
                 self._files = (ws.settings, ws.register)
                 self._stamp = stamp
             settings, register = self._files
-        return Workspace(paths, settings, register, self.clock)
+        return Workspace(paths, settings, register, self.clock, key_loader=self._pseudonymizer)
+
+    def _pseudonymizer(self, key: Path) -> Pseudonymizer:
+        """The keyed pseudonymiser, read once — again only when the key file changes, its
+        permissions included (``load_key`` checks them)."""
+        try:
+            info = key.stat()
+        except FileNotFoundError:
+            return load_key(key)  # raises the workspace error that says what to do
+        stamp = (info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
+        with self._lock:
+            known = self._keys.get(key)
+            if known is None or known[0] != stamp:
+                known = (stamp, load_key(key))
+                self._keys[key] = known
+            return known[1]
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from loyaute.accounts import authenticate, close_session
 from loyaute.errors import UsageError
@@ -208,11 +209,56 @@ def agent_home(ctx: Ctx = guard("agent"), month: str | None = None) -> Response:
         chart=charts.calendar(
             days, cells, ctx.t("Calendrier des demi-journées", "Half-day calendar")
         ),
-        kinds=DECLARATION_KINDS,
+        labels=_agent_labels(ctx),
+        kind_options=_kind_options(ctx),
         side=side,
         viewers=list(reversed(viewers)),
         statement=ctx.t(NO_PROOF_FR, NO_PROOF_EN),
         done=ctx.request.query_params.get("done", ""),
+    )
+
+
+KIND_LABELS = {
+    "system": ("sur le système", "on the system"),
+    "phone": ("au téléphone", "on the phone"),
+    "home_visit": ("en visite à domicile", "on a home visit"),
+    "meeting": ("en réunion", "in a meeting"),
+    "field": ("sur le terrain", "in the field"),
+    "other": ("autrement", "otherwise"),
+}
+
+
+def _agent_labels(ctx: Ctx) -> dict[str, Any]:
+    """The calendar's words, translated once per page rather than once per row."""
+    t = ctx.t
+    return {
+        "half": {"AM": t("matin", "morning"), "PM": t("après-midi", "afternoon")},
+        "scheduled": {
+            "telework": t("télétravail", "telework"),
+            "on_site": t("sur site", "on site"),
+        },
+        "status": {
+            "trace": t("trace enregistrée", "trace recorded"),
+            "no_trace": t("aucune trace numérique enregistrée", "no digital trace recorded"),
+            "disputed": t("contesté (gelé)", "disputed (frozen)"),
+            "out_of_scope": t("hors du champ", "out of scope"),
+        },
+        "act": t("Déclarer, annoter, contester", "Declare, annotate, contest"),
+        "worked": t("J'ai travaillé", "I worked"),
+        "note": t("Précision (facultatif)", "Note (optional)"),
+        "declare": t("Déclarer", "Declare"),
+        "annotation": t("Annotation", "Annotation"),
+        "annotate": t("Annoter", "Annotate"),
+        "reason": t("Motif de la contestation", "Reason for contesting"),
+        "contest": t("Contester", "Contest"),
+    }
+
+
+def _kind_options(ctx: Ctx) -> Markup:
+    """The ``<option>`` list of declaration kinds (D2), built once per page."""
+    return Markup("").join(
+        Markup('<option value="{}">{}</option>').format(k, ctx.t(*KIND_LABELS[k]))
+        for k in DECLARATION_KINDS
     )
 
 
