@@ -18,7 +18,6 @@ never of their traces (the trace figures are sums of protected weekly cells).
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -161,8 +160,8 @@ def closed_weeks(
 
 
 def publish_weeks(ws: Workspace, weeks: list[str], lattice: Lattice = PRESENCE) -> None:
-    """Compute, protect and freeze the cells of every week not yet published, oldest first, and
-    with each the distinct agent counts of the spans of weeks that end there."""
+    """Compute, protect and freeze the cells of every week not yet published, and the distinct
+    agent counts of the spans of published weeks that begin or end with one of them."""
     published = _published(ws, lattice)
     todo = sorted(w for w in weeks if w not in published)
     if not todo:
@@ -171,7 +170,8 @@ def publish_weeks(ws: Workspace, weeks: list[str], lattice: Lattice = PRESENCE) 
     lo = week_monday(todo[0])
     if earliest:
         lo = min(lo, date.fromisoformat(earliest))
-    frame = half_day_frame(ws, lattice.kind, lo, week_monday(todo[-1]) + timedelta(days=6))
+    latest = max([*todo, *published])
+    frame = half_day_frame(ws, lattice.kind, lo, week_monday(latest) + timedelta(days=6))
     first, second = lattice.flags
     seconds = frame.column(second).to_pylist() if second else [False] * frame.num_rows
     by_week: dict[str, list[Item]] = defaultdict(list)
@@ -186,7 +186,7 @@ def publish_weeks(ws: Workspace, weeks: list[str], lattice: Lattice = PRESENCE) 
         by_week[week_id(day)].append((agent_id, groups, bool(flag), bool(other)))
     for week in todo:
         _publish_week(ws, lattice, week, by_week.get(week, []))
-        _publish_spans(ws, lattice, week, by_week)
+    _publish_spans(ws, lattice, set(todo), by_week)
 
 
 def _publish_week(ws: Workspace, lattice: Lattice, week: str, items: list[Item]) -> None:
@@ -227,36 +227,38 @@ def _publish_week(ws: Workspace, lattice: Lattice, week: str, items: list[Item])
 
 
 def _publish_spans(
-    ws: Workspace, lattice: Lattice, last: str, by_week: dict[str, list[Item]]
+    ws: Workspace, lattice: Lattice, new: set[str], by_week: dict[str, list[Item]]
 ) -> None:
-    """Freeze, for each group with a cell in week ``last``, the number of distinct agents of
-    every span of its weeks ending there (month and range rows read them), as far back as the
-    half-day data still reaches: a later objection, dispute or purge changes no published figure.
-    """
+    """Freeze the number of distinct agents of every span of a group's published weeks that
+    begins or ends with a newly published week (month and range rows read them), as far as the
+    half-day data reaches: a later objection, dispute or purge changes no published figure, and
+    a week published late (its data came late) still gets its spans."""
     rows = []
     for position, classification in enumerate(lattice.classifications):
         group_weeks: dict[str, list[str]] = defaultdict(list)
         for r in ws.state.execute(
             "SELECT grp, week FROM published_cells WHERE classification = ? AND grp != '' "
-            "AND week <= ? ORDER BY week",
-            (classification, last),
+            "ORDER BY week",
+            (classification,),
         ):
             group_weeks[r[0]].append(r[1])
-        latest: dict[str, dict[str, str]] = defaultdict(dict)  # group → agent → last week seen
-        present: dict[str, set[str]] = defaultdict(set)
-        for week in sorted(w for w in by_week if w <= last):
-            for agent_id, groups, _, _ in by_week[week]:
-                latest[groups[position]][agent_id] = week
-                present[groups[position]].add(week)
+        members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for week, items in by_week.items():
+            for agent_id, groups, _, _ in items:
+                members[groups[position]][week].add(agent_id)
         for group, weeks in group_weeks.items():
-            if weeks[-1] != last:
-                continue
-            seen = sorted(latest[group].values())
-            for first in reversed(weeks):
-                if first not in present[group]:
-                    break  # the data of that week is gone (retention): no exact count
-                count = len(seen) - bisect_left(seen, first)
-                rows.append((classification, group, first, last, count))
+            present = members[group]
+            for i, week in enumerate(weeks):
+                if week not in new or week not in present:
+                    continue
+                for stretch, forward in ((weeks[i::-1], False), (weeks[i:], True)):
+                    seen: set[str] = set()
+                    for other in stretch:
+                        if other not in present:
+                            break  # that week's data is gone (retention): no exact count
+                        seen |= present[other]
+                        span = (week, other) if forward else (other, week)
+                        rows.append((classification, group, *span, len(seen)))
     ws.state.executemany(
         "INSERT OR IGNORE INTO published_spans(classification, grp, first_week, last_week, "
         "agents) VALUES (?, ?, ?, ?, ?)",

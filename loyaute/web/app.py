@@ -108,7 +108,9 @@ _HEADERS = [
     ("content-security-policy", CSP),
     ("x-frame-options", "DENY"),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    # same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with the
+    # site's own forms, which the cross-site check below would refuse.
+    ("referrer-policy", "same-origin"),
     ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
     ("cross-origin-opener-policy", "same-origin"),
 ]

@@ -477,7 +477,7 @@ def test_security_headers_on_every_response(responses: list[tuple[str, httpx.Res
         assert csp.get("object-src") == ["'none'"], label
         assert h.get("x-frame-options") == "DENY", label
         assert h.get("x-content-type-options") == "nosniff", label
-        assert h.get("referrer-policy") == "no-referrer", label
+        assert h.get("referrer-policy") == "same-origin", label
         if "/static/" not in label:
             assert "no-store" in h.get("cache-control", ""), label
 
