@@ -134,7 +134,8 @@ def row(run: Run, naive: Run | None) -> str:
     ratio = f"{run.rate / naive.rate:5.2f}" if naive and naive.rate else "  -  "
     return (
         f"| {run.format} | {run.runner} | {run.lines:,} | {run.seconds:6.2f} | {run.rate / 1e6:5.3f} | "
-        f"{ratio} | {run.peak_tree_mb:6.0f} | {run.largest_proc_mb:6.0f} | {run.error or ''} |"
+        f"{ratio} | {run.peak_tree_mb:6.0f} | {run.peak_pss_mb:6.0f} | {run.largest_proc_mb:6.0f} | "
+        f"{run.error or ''} |"
     )
 
 
@@ -153,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=BENCH / "out" / "ingest.json")
     args = parser.parse_args(args_list)
     print(
-        "| format | runner | lines | seconds | M lines/s | × naive | peak tree MB | largest proc MB | note |"
+        "| format | runner | lines | seconds | M lines/s | × naive | peak tree MB | PSS MB "
+        "| largest proc MB | note |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for fmt in args.formats:
         files = data_files(fmt)

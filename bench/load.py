@@ -74,10 +74,12 @@ async def agent(
     latencies: list[float],
     errors: list[str],
     think: float,
+    warm: list[bool],
 ) -> None:
     """Sign in once, then read the calendar until the deadline (``think`` seconds between two
     reads, with ±50% jitter so the agents do not march in step)."""
     jitter = random.Random(login)
+    first = True
     async with session.post(
         f"{base}/login", data={"login": login, "password": PASSWORD}, allow_redirects=False
     ) as r:
@@ -95,6 +97,8 @@ async def agent(
             errors.append(type(exc).__name__)
             continue
         latencies.append(time.perf_counter() - start)
+        warm.append(not first)
+        first = False
         if not ok:
             errors.append("status")
         if think:
@@ -103,9 +107,10 @@ async def agent(
 
 async def drive(
     base: str, logins: list[str], seconds: float, think: float = 0.0
-) -> tuple[list[float], list[str], float]:
+) -> tuple[list[float], list[str], float, list[bool]]:
     """Run every agent concurrently; each has its own cookie jar."""
     latencies: list[float] = []
+    warm: list[bool] = []
     errors: list[str] = []
     until = time.monotonic() + seconds
     started = time.monotonic()
@@ -113,14 +118,14 @@ async def drive(
     try:
         await asyncio.gather(
             *(
-                agent(s, base, login, until, latencies, errors, think)
+                agent(s, base, login, until, latencies, errors, think, warm)
                 for s, login in zip(sessions, logins, strict=True)
             )
         )
     finally:
         for s in sessions:
             await s.close()
-    return latencies, errors, time.monotonic() - started
+    return latencies, errors, time.monotonic() - started, warm
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -170,13 +175,16 @@ def main() -> int:
                     break
             except OSError:
                 time.sleep(0.1)
-        latencies, errors, elapsed = asyncio.run(drive(base, logins, args.seconds, args.think))
+        latencies, errors, elapsed, warm = asyncio.run(
+            drive(base, logins, args.seconds, args.think)
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
     if not latencies:
         print("no successful request", errors[:5])
         return 1
+    settled = [x for x, w in zip(latencies, warm, strict=True) if w] or [0.0]
     result = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "agents": len(logins),
@@ -188,6 +196,8 @@ def main() -> int:
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "max_ms": round(max(latencies) * 1000, 1),
+        "p95_after_first_read_ms": round(percentile(settled, 95) * 1000, 1),
+        "p99_after_first_read_ms": round(percentile(settled, 99) * 1000, 1),
         "cpus": os.cpu_count(),
         "workers": args.workers,
         "think_s": args.think,
@@ -198,6 +208,10 @@ def main() -> int:
     print(
         f"{result['agents']:>7} {result['requests']:>9} {result['errors']:>7} {result['rps']:>7} "
         f"{result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}"
+    )
+    print(
+        f"without each agent's first read (queued behind the 50 sign-ins): p95 {result['p95_after_first_read_ms']} ms, "
+        f"p99 {result['p99_after_first_read_ms']} ms"
     )
     target = result["p95_ms"] < 200 and result["errors"] == 0
     print("target p95 < 200 ms and zero errors:", "PASS" if target else "MISS")
