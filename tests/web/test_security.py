@@ -28,6 +28,7 @@ from argon2 import PasswordHasher
 
 from loyaute.web.app import create_app
 from loyaute.web.context import SESSION_COOKIE
+from loyaute.workspace import Workspace
 from tests.web.support import (
     ANONYMOUS,
     ROLES,
@@ -541,11 +542,11 @@ def test_page_urls_carry_no_personal_data(
 
 
 @contextmanager
-def loyaute_serve(home: Path) -> Iterator[tuple[httpx.Client, list[str]]]:
+def loyaute_serve(home: Path, *extra: str) -> Iterator[tuple[httpx.Client, list[str]]]:
     """`loyaute serve` in a subprocess on a free port; yields a client and, once the server has
     stopped, its whole output (stdout and stderr) in the list."""
     port = free_port()
-    command = [sys.executable, "-m", "loyaute", "--home", str(home), "serve"]
+    command = [sys.executable, "-m", "loyaute", "--home", str(home), "serve", *extra]
     proc = subprocess.Popen(
         [*command, "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -598,6 +599,37 @@ def test_the_server_keeps_no_access_log(demo_home: Path, tmp_path: Path) -> None
         "HTTP/1.1",
     ):
         assert needle not in logged, (needle, logged[-2000:])
+
+
+def test_several_server_processes_share_sessions_and_the_audit_log(
+    demo_home: Path, tmp_path: Path
+) -> None:
+    """`serve --workers 2`: a session opened on one process is honoured by the other (the
+    sessions live in SQLite), refusals from both reach the one hash chain, which stays intact,
+    and no request line is written by either process (H3)."""
+    home = copy_workspace(demo_home, tmp_path / "home")
+    agent = next(a for a in read_accounts(home) if a.role == "agent")
+    with loyaute_serve(home, "--workers", "2") as (h, output):
+        signed = h.post("/login", data={"login": agent.login, "password": agent.password})
+        assert signed.status_code == 303
+        close = {"connection": "close"}  # a new connection each time, taken by either process
+        pages = [h.get("/me", headers=close) for _ in range(20)]
+        assert {p.status_code for p in pages} == {200}
+        refused = [h.get("/dpo", headers=close) for _ in range(6)]
+        assert {r.status_code for r in refused} == {403}
+    ws = Workspace.open(home)
+    try:
+        checked, broken = ws.audit.verify()
+        refusals = [
+            e for e in ws.audit.entries() if e.actor == agent.login and e.action == "refused"
+        ]
+    finally:
+        ws.close()
+    assert broken is None
+    assert checked > 0
+    assert len(refusals) == 6
+    assert "/me" not in output[0]
+    assert agent.login not in output[0]
 
 
 def test_the_server_logs_no_personal_data_from_a_failed_request(
