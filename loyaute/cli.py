@@ -32,7 +32,7 @@ from loyaute.errors import EXIT_REFUSED, ConfigError, InputError, LoyauteError, 
 from loyaute.i18n import lang, set_lang, tr
 from loyaute.identity import parse_directory, store_directory
 from loyaute.ingest.engine import Engine, LocalEngine
-from loyaute.ingest.files import ReadError, expand_paths
+from loyaute.ingest.files import Location, ReadError, expand_paths
 from loyaute.ingest.pipeline import IngestReport, ingest, rescope
 from loyaute.ingest.reading import FileResult, parse_file, resolve_source
 from loyaute.policy import gates as gates_mod
@@ -155,7 +155,7 @@ def _iso(us: int | None) -> str | None:
     return from_us(us).isoformat().replace("+00:00", "Z")
 
 
-def _records(path: Path, parsed: Parsed) -> list[tuple[int, dict[str, Any]]]:
+def _records(path: Location, parsed: Parsed) -> list[tuple[int, dict[str, Any]]]:
     """The JSON objects of one parsed block, ordered by line."""
     rows: list[tuple[int, dict[str, Any]]] = []
     ev = parsed.events
@@ -233,8 +233,13 @@ def _summary(results: list[FileResult], problems: list[str]) -> None:
 @handle_errors
 def parse_command(
     paths: Annotated[
-        list[Path],
-        typer.Argument(help=tr("Fichiers ou dossiers de journaux.", "Log files or directories.")),
+        list[str],
+        typer.Argument(
+            help=tr(
+                "Fichiers ou dossiers de journaux, ou URI s3://… / hdfs://…",
+                "Log files or directories, or s3://… / hdfs://… URIs.",
+            )
+        ),
     ],
     format: Annotated[
         str | None,
@@ -521,8 +526,13 @@ def _ingest_table(report: IngestReport) -> Table:
 @handle_errors
 def ingest_command(
     paths: Annotated[
-        list[Path],
-        typer.Argument(help=tr("Fichiers ou dossiers de journaux.", "Log files or directories.")),
+        list[str],
+        typer.Argument(
+            help=tr(
+                "Fichiers ou dossiers de journaux, ou URI s3://… / hdfs://…",
+                "Log files or directories, or s3://… / hdfs://… URIs.",
+            )
+        ),
     ],
     format: Annotated[
         str | None,

@@ -13,12 +13,12 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 from loyaute.ingest.files import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_MAX_LINE_BYTES,
+    Location,
     compression_of,
     file_size,
     split_points,
@@ -35,7 +35,7 @@ SPLIT_MIN_BYTES = 64 << 20
 class Task:
     """One unit of map work: a file (or a byte range of a plain file) and its source."""
 
-    path: Path
+    path: Location
     source: Source
     byte_range: tuple[int, int] | None = None
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
@@ -69,7 +69,7 @@ def default_workers() -> int:
 
 
 def plan(
-    files: Sequence[tuple[Path, Source]],
+    files: Sequence[tuple[Location, Source]],
     workers: int,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,

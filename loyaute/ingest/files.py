@@ -9,6 +9,7 @@ the file: lines are handed over in blocks of about ``chunk_bytes``, and a line l
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import itertools
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import pyarrow.fs as pafs
 import zstandard
 
 from loyaute.errors import InputError
@@ -36,8 +38,8 @@ COMPRESSED_READ_BYTES = 64 << 10
 class _ZstdReader(io.RawIOBase):
     """Streaming zstd that notices a frame cut short (zstandard's own reader ends silently)."""
 
-    def __init__(self, path: Path) -> None:
-        self._f = path.open("rb")
+    def __init__(self, path: Location) -> None:
+        self._f = path.open_sequential() if isinstance(path, RemoteFile) else path.open("rb")
         self._dctx = zstandard.ZstdDecompressor()
         self._obj = self._dctx.decompressobj()
         self._buffer = b""
@@ -74,7 +76,7 @@ class _ZstdReader(io.RawIOBase):
 class ReadError(InputError):
     """A file stopped being readable part-way (truncated or corrupt compressed data)."""
 
-    def __init__(self, path: Path, message: str) -> None:
+    def __init__(self, path: Location, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
         self.reason = message
@@ -85,13 +87,155 @@ class LongLine:
     """Marks one line that was longer than ``max_line_bytes`` and was not read."""
 
 
-def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
-    """Files to read: each file given, and every file under each directory (sorted, recursive,
-    hidden files left out). Returns the files and a message per path that could not be used."""
-    files: list[Path] = []
+class RemoteFile:
+    """A log file on object storage or HDFS (``s3://bucket/key``, ``gs://…``, ``hdfs://…``),
+    read through ``pyarrow.fs`` with the platform's usual configuration (``AWS_*`` variables or
+    ``?endpoint_override=…`` in the URI for S3, the Hadoop client for HDFS). It offers the few
+    parts of ``Path`` the reading code uses; only its URI travels to worker processes and Spark
+    executors, each of which opens the file system itself."""
+
+    def __init__(self, uri: str, size: int | None = None) -> None:
+        self.uri = uri
+        self._size = size
+
+    def __str__(self) -> str:
+        """The URI as shown and stored: credentials written into it are masked."""
+        scheme, sep, rest = self.uri.partition("://")
+        authority, slash, tail = rest.partition("/")
+        if "@" in authority:
+            authority = "***@" + authority.rsplit("@", 1)[1]
+        base, question, query = f"{authority}{slash}{tail}".partition("?")
+        kept = (
+            [
+                part
+                if part.split("=", 1)[0] not in _SECRET_PARAMETERS
+                else part.split("=", 1)[0] + "=***"
+                for part in query.split("&")
+            ]
+            if query
+            else []
+        )
+        return f"{scheme}{sep}{base}{question}{'&'.join(kept)}"
+
+    def __repr__(self) -> str:
+        return f"RemoteFile({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RemoteFile) and other.uri == self.uri
+
+    def __hash__(self) -> int:
+        return hash(self.uri)
+
+    def __lt__(self, other: RemoteFile) -> bool:
+        return self.uri < other.uri
+
+    @property
+    def name(self) -> str:
+        """The last part of the key, as ``Path.name``."""
+        return self.uri.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+    def _fs(self) -> tuple[Any, str]:
+        return _filesystem(self.uri)
+
+    def info(self) -> Any:
+        """The object's ``pyarrow.fs.FileInfo``."""
+        fs, where = self._fs()
+        return fs.get_file_info(where)
+
+    def is_file(self) -> bool:
+        return bool(self.info().type == pafs.FileType.File)
+
+    def is_dir(self) -> bool:
+        return bool(self.info().type == pafs.FileType.Directory)
+
+    def exists(self) -> bool:
+        return bool(self.info().type != pafs.FileType.NotFound)
+
+    @property
+    def size(self) -> int:
+        """Bytes stored."""
+        if self._size is None:
+            self._size = int(self.info().size or 0)
+        return self._size
+
+    def open(self, mode: str = "rb", buffering: int = -1) -> Any:
+        """Random access (ranges, the fingerprint, backward search): ``read``, ``seek``,
+        ``readinto``, ``read_at``."""
+        if mode != "rb":
+            raise ValueError(mode)
+        fs, where = self._fs()
+        return fs.open_input_file(where)
+
+    def open_sequential(self) -> Any:
+        """One streamed read from the start (compressed files, format detection)."""
+        fs, where = self._fs()
+        return fs.open_input_stream(where, buffer_size=1 << 20)
+
+    def children(self) -> list[RemoteFile]:
+        """Every object under this prefix (recursive, sorted, hidden names left out)."""
+        fs, where = self._fs()
+        base, _, query = self.uri.partition("?")
+        at = base.rstrip("/").rfind(where.rstrip("/"))
+        root = base[:at] if at >= 0 else base.split("://", 1)[0] + "://"
+        found = []
+        for item in fs.get_file_info(pafs.FileSelector(where, recursive=True)):
+            relative = item.path[len(where) :].strip("/")
+            if item.type != pafs.FileType.File or any(
+                part.startswith(".") for part in relative.split("/")
+            ):
+                continue
+            uri = root + item.path + (f"?{query}" if query else "")
+            found.append(RemoteFile(uri, item.size))
+        return sorted(found)
+
+
+_SECRET_PARAMETERS = frozenset({"access_key", "secret_key", "session_token", "password", "token"})
+
+
+@functools.lru_cache(maxsize=64)
+def _filesystem(uri: str) -> tuple[Any, str]:
+    """The file system and the path inside it, once per URI and process."""
+    return pafs.FileSystem.from_uri(uri)  # type: ignore[no-any-return]
+
+
+Location = Path | RemoteFile
+"""Where a log file is: on a local or mounted file system, or on object storage / HDFS."""
+
+
+def location(text: str | Path) -> Location:
+    """A path, or a ``RemoteFile`` for a URI such as ``s3://bucket/prefix``."""
+    if isinstance(text, Path):
+        return text
+    if "://" in text and not text.startswith("file://"):
+        return RemoteFile(text)
+    return Path(text.removeprefix("file://"))
+
+
+def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Location], list[str]]:
+    """Files to read: each file given, and every file under each directory or prefix (sorted,
+    recursive, hidden files left out). Returns the files and a message per path that could not
+    be used."""
+    files: list[Location] = []
     problems: list[str] = []
     for raw in paths:
-        path = Path(raw)
+        where = location(raw)
+        if isinstance(where, RemoteFile):
+            try:
+                info = where.info()
+            except (OSError, ValueError) as exc:
+                problems.append(f"{where}: inaccessible / unreachable ({exc})")
+                continue
+            if info.type == pafs.FileType.File:
+                files.append(RemoteFile(where.uri, info.size))
+            elif info.type == pafs.FileType.Directory:
+                found_remote = where.children()
+                if not found_remote:
+                    problems.append(f"{where}: dossier vide / empty directory")
+                files.extend(found_remote)
+            else:
+                problems.append(f"{where}: introuvable / not found")
+            continue
+        path = where
         if path.is_dir():
             found = sorted(
                 p
@@ -111,7 +255,7 @@ def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-def compression_of(path: Path) -> str | None:
+def compression_of(path: Location) -> str | None:
     """``gzip``, ``bz2``, ``zstd`` or None (plain), from the file's first bytes."""
     with path.open("rb") as f:
         magic = f.read(4)
@@ -124,10 +268,19 @@ def compression_of(path: Path) -> str | None:
     return None
 
 
-def open_stream(path: Path) -> IO[bytes]:
+def open_stream(path: Location) -> IO[bytes]:
     """Open a log file for reading, decompressing on the fly."""
     try:
         kind = compression_of(path)
+        if isinstance(path, RemoteFile):
+            raw = path.open_sequential()
+            if kind == "gzip":
+                return io.BufferedReader(_Owning(gzip.GzipFile(fileobj=raw, mode="rb"), raw))
+            if kind == "bz2":
+                return io.BufferedReader(_Owning(bz2.BZ2File(raw, "rb"), raw))
+            if kind == "zstd":
+                return io.BufferedReader(_ZstdReader(path))
+            return io.BufferedReader(_Owning(raw, raw))
         if kind == "gzip":
             return io.BufferedReader(gzip.GzipFile(path, "rb"))
         if kind == "bz2":
@@ -139,10 +292,36 @@ def open_stream(path: Path) -> IO[bytes]:
         raise ReadError(path, f"illisible / unreadable ({exc.strerror or exc})") from exc
 
 
+class _Owning(io.RawIOBase):
+    """A reader over ``inner`` that also closes ``owned`` (a remote stream under a decompressor,
+    which the decompressor would leave open)."""
+
+    def __init__(self, inner: Any, owned: Any) -> None:
+        self._inner = inner
+        self._owned = owned
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._inner.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            if self._owned is not self._inner:
+                self._owned.close()
+            super().close()
+
+
 _DECOMPRESSION_ERRORS = (EOFError, zlib.error, OSError, zstandard.ZstdError, ValueError)
 
 
-def _read(stream: IO[bytes], size: int, path: Path) -> bytes:
+def _read(stream: IO[bytes], size: int, path: Location) -> bytes:
     try:
         return stream.read(size)
     except _DECOMPRESSION_ERRORS as exc:
@@ -151,7 +330,7 @@ def _read(stream: IO[bytes], size: int, path: Path) -> bytes:
         ) from exc
 
 
-def head(path: Path, max_lines: int = 40, max_bytes: int = 256 << 10) -> list[bytes]:
+def head(path: Location, max_lines: int = 40, max_bytes: int = 256 << 10) -> list[bytes]:
     """The first non-empty lines of a file (decompressed), for format detection.
 
     Reads in small pieces so that a truncated compressed file still shows its beginning."""
@@ -181,7 +360,7 @@ def head(path: Path, max_lines: int = 40, max_bytes: int = 256 << 10) -> list[by
 class _RangeReader(io.RawIOBase):
     """Reads bytes ``[start, end)`` of a plain file, for splitting one file across workers."""
 
-    def __init__(self, path: Path, start: int, end: int) -> None:
+    def __init__(self, path: Location, start: int, end: int) -> None:
         self._f = path.open("rb", buffering=0)
         self._f.seek(start)
         self._left = end - start
@@ -203,18 +382,19 @@ class _RangeReader(io.RawIOBase):
         super().close()
 
 
-def split_points(path: Path, parts: int, min_part_bytes: int = 64 << 20) -> list[tuple[int, int]]:
+def split_points(
+    path: Location, parts: int, min_part_bytes: int = 64 << 20
+) -> list[tuple[int, int]]:
     """Byte ranges of a plain file, cut just after a newline, for parallel parsing."""
     size = file_size(path)
     parts = max(1, min(parts, size // max(1, min_part_bytes)))
     if parts <= 1 or compression_of(path) is not None:
         return [(0, size)]
     cuts = [0]
-    with path.open("rb") as f:
+    with BackwardReader(path) as reader:
         for i in range(1, parts):
-            f.seek(size * i // parts)
-            f.readline()
-            at = f.tell()
+            nl = reader.find(b"\n", size * i // parts, size)
+            at = size if nl < 0 else nl + 1
             if cuts[-1] < at < size:
                 cuts.append(at)
     cuts.append(size)
@@ -222,7 +402,7 @@ def split_points(path: Path, parts: int, min_part_bytes: int = 64 << 20) -> list
 
 
 def iter_blocks(
-    path: Path,
+    path: Location,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     byte_range: tuple[int, int] | None = None,
@@ -234,10 +414,13 @@ def iter_blocks(
     short enough by construction, and only a line spanning blocks needs measuring.
     On truncated or corrupt compressed data, what was read is yielded, then ``ReadError``.
     """
-    if compression_of(path) is None:
+    plain = compression_of(path) is None
+    if plain and isinstance(path, Path):
         start, end = byte_range if byte_range is not None else (0, file_size(path))
         yield from _plain_blocks(path, chunk_bytes, max_line_bytes, start, end)
         return
+    if plain and byte_range is None:  # remote and plain: ranged reads of a whole block each
+        byte_range = (0, file_size(path))
     block_size = max(1, min(chunk_bytes, max_line_bytes))
     if byte_range is None:
         # Small reads, so that a truncated stream loses at most one piece of what it holds.
@@ -358,9 +541,11 @@ class BackwardReader:
 
     WINDOW = 1 << 20
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Location) -> None:
         self._f = path.open("rb")
-        self.size = os.fstat(self._f.fileno()).st_size
+        self.size = (
+            path.size if isinstance(path, RemoteFile) else os.fstat(self._f.fileno()).st_size
+        )
 
     def close(self) -> None:
         """Close the file."""
@@ -374,7 +559,11 @@ class BackwardReader:
 
     def _read(self, start: int, end: int) -> bytes:
         start, end = max(0, start), min(self.size, end)
-        return os.pread(self._f.fileno(), max(0, end - start), start) if end > start else b""
+        if end <= start:
+            return b""
+        if hasattr(self._f, "read_at"):  # a remote file: one ranged read
+            return bytes(self._f.read_at(end - start, start))
+        return os.pread(self._f.fileno(), end - start, start)
 
     def __getitem__(self, item: slice) -> bytes:
         start = item.start or 0
@@ -406,9 +595,9 @@ class BackwardReader:
         return -1
 
 
-def file_size(path: Path) -> int:
+def file_size(path: Location) -> int:
     """Size on disk (compressed size for compressed files), for progress bars."""
     try:
-        return os.stat(path).st_size
+        return path.size if isinstance(path, RemoteFile) else os.stat(path).st_size
     except OSError:
         return 0

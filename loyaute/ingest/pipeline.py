@@ -28,7 +28,7 @@ from loyaute.errors import InputError
 from loyaute.i18n import tr
 from loyaute.identity import LoginIndex, load_agents
 from loyaute.ingest.engine import Engine, LocalEngine, Task, plan
-from loyaute.ingest.files import ReadError, expand_paths, file_size
+from loyaute.ingest.files import Location, ReadError, expand_paths, file_size, location
 from loyaute.ingest.reading import FileResult, parse_blocks, resolve_source
 from loyaute.policy import gates as gates_mod
 from loyaute.policy.retention import purge
@@ -219,7 +219,7 @@ class IngestReport:
         }
 
 
-def file_fingerprint(path: Path) -> str:
+def file_fingerprint(path: Location) -> str:
     """Identity of a file's content: size and its first and last MiB (cheap, rotation-proof)."""
     size = file_size(path)
     h = hashlib.sha256(str(size).encode())
@@ -268,8 +268,9 @@ def ingest(
         )
     files, problems = expand_paths(paths)
     report.problems += problems
-    todo: list[tuple[Path, Source]] = []
+    todo: list[tuple[Location, Source]] = []
     fingerprints: dict[str, str] = {}
+    sizes: dict[str, int] = {}
     for path in files:
         entry = FileReport(str(path))
         try:
@@ -298,6 +299,7 @@ def ingest(
             report.files.append(entry)
             continue
         fingerprints[str(path)] = fp
+        sizes[str(path)] = file_size(path)
         report.files.append(entry)
         todo.append((path, source))
 
@@ -346,7 +348,7 @@ def ingest(
                 (
                     fingerprints[path_str],
                     path_str,
-                    file_size(Path(path_str)),
+                    sizes[path_str],
                     e.format or "",
                     now,
                     e.lines,
@@ -356,7 +358,7 @@ def ingest(
             )
         ws.state.executemany(
             "INSERT INTO quarantine(at, source, line, reason, masked) VALUES (?, ?, ?, ?, ?)",
-            [(now, Path(p).name, line, reason, text) for p, line, reason, text in examples],
+            [(now, location(p).name, line, reason, text) for p, line, reason, text in examples],
         )
     return report
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 
@@ -20,6 +19,7 @@ from loyaute.ingest.files import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_MAX_LINE_BYTES,
     BackwardReader,
+    Location,
     LongLine,
     ReadError,
     head,
@@ -67,7 +67,7 @@ class FileResult:
             self.error = other.error
 
 
-def resolve_source(path: Path, sources: dict[str, Source], forced: str | None) -> Source:
+def resolve_source(path: Location, sources: dict[str, Source], forced: str | None) -> Source:
     """The source named by ``--format``, else the one that recognises the file."""
     if forced is not None:
         return sources[forced]
@@ -89,7 +89,7 @@ def _long_line(line: int) -> Parsed:
 
 
 def parse_blocks(
-    path: Path,
+    path: Location,
     source: Source,
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
@@ -120,7 +120,7 @@ def parse_blocks(
 
 
 def parse_file(
-    path: Path,
+    path: Location,
     source: Source,
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
@@ -135,7 +135,7 @@ def parse_file(
 
 
 def summarize(
-    path: Path,
+    path: Location,
     source: Source,
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,

@@ -9,8 +9,9 @@ engine. Raw lines never leave the executors; raw logins leave them only as reduc
 Spark cluster is inside the security perimeter of the logs it reads.
 
 ``pyspark`` is an optional extra (``pip install 'loyaute[spark]'``) and needs Java 17 or later.
-Paths are read by the executors themselves: local paths (or a shared mount) in ``local[N]`` and on
-a standalone cluster.
+Files are read by the executors themselves: local paths (or a shared mount), or object storage
+and HDFS URIs (``s3://bucket/prefix``, ``hdfs://namenode/path``) through ``pyarrow.fs`` — only the
+URI travels in a task, and each executor opens the file system with its own configuration.
 """
 
 from __future__ import annotations
