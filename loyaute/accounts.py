@@ -1,9 +1,11 @@
-"""Local accounts, passwords and sessions (rule H3, OWASP ASVS level 2).
+"""Local accounts, passwords, sessions and personal tokens (rules E9, H3; OWASP ASVS level 2).
 
 Passwords are hashed with Argon2id; a login is locked for a while after repeated failures;
-sessions are random tokens of which only a hash is stored, with an absolute and an idle expiry.
+sessions (web or command line) and personal tokens are random secrets of which only a hash is
+stored, sessions with an absolute and an idle expiry, tokens with an expiry and a revocation.
 Accounts are linked to directory agents (an agent reads their own data; a manager, the aggregates
-of the services they manage).
+of the services they manage). Whoever signs in becomes an ``Identity``: the only way an action
+names its author.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
-import sqlite3
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -21,42 +22,51 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from loyaute.clock import Clock
 from loyaute.errors import InputError, UsageError
 from loyaute.i18n import tr
-from loyaute.policy.access import ROLES
+from loyaute.policy.roles import ACCOUNT_ROLES, Identity, Role
+from loyaute.store.accounts import DuplicateAccount
+
+if TYPE_CHECKING:
+    from loyaute.store.state import Database
+
+Account = Identity
+"""A signed-in person."""
 
 MIN_PASSWORD = 12
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 SESSION_HOURS = 8
 IDLE_MINUTES = 30
+TOKEN_DAYS = 90
+TOKEN_PREFIX = "lyt_"
 
 _hasher = PasswordHasher()
 # A hash to verify against when the login is unknown, so both paths cost the same time.
 _DUMMY = _hasher.hash(secrets.token_hex(16))
 
 
-@dataclass(frozen=True)
-class Account:
-    """A signed-in person."""
-
-    login: str
-    role: str
-    agent_id: str
-
-
-@dataclass(frozen=True)
 class Session:
     """An open session: its account and its CSRF token."""
 
-    account: Account
-    csrf: str
+    __slots__ = ("account", "csrf")
+
+    def __init__(self, account: Identity, csrf: str) -> None:
+        self.account = account
+        self.csrf = csrf
+
+
+def _now(clock: Clock) -> str:
+    return clock.now().isoformat(timespec="seconds")
 
 
 def create_account(
-    conn: sqlite3.Connection, clock: Clock, login: str, password: str, role: str, agent_id: str = ""
-) -> Account:
+    db: Database, clock: Clock, login: str, password: str, role: str, agent_id: str = ""
+) -> Identity:
     """Add an account; the password is checked for length and hashed with Argon2id."""
-    if role not in ROLES:
-        raise UsageError(tr(f"rôle parmi {', '.join(ROLES)}", f"role among {', '.join(ROLES)}"))
+    if role not in {r.value for r in ACCOUNT_ROLES}:
+        roles = ", ".join(r.value for r in ACCOUNT_ROLES)
+        raise UsageError(tr(f"rôle parmi {roles}", f"role among {roles}"))
+    if not login.strip() or login != login.strip():
+        raise UsageError(tr("identifiant vide ou entouré d'espaces", "empty or padded login"))
     if len(password) < MIN_PASSWORD:
         raise UsageError(
             tr(
@@ -71,112 +81,120 @@ def create_account(
                 "an agent or manager account is linked to a directory agent",
             )
         )
-    if (
-        agent_id
-        and conn.execute("SELECT 1 FROM agents WHERE agent_id = ?", (agent_id,)).fetchone() is None
-    ):
+    if agent_id and db.agents.get(agent_id) is None:
         raise InputError(tr(f"agent inconnu : {agent_id}", f"unknown agent: {agent_id}"))
     try:
-        conn.execute(
-            "INSERT INTO accounts(login, password_hash, role, agent_id, created_at) VALUES (?, ?, ?, ?, ?)",
-            (
-                login,
-                _hasher.hash(password),
-                role,
-                agent_id,
-                clock.now().isoformat(timespec="seconds"),
-            ),
-        )
-    except sqlite3.IntegrityError as exc:
+        db.accounts.add(login, _hasher.hash(password), role, agent_id, _now(clock))
+    except DuplicateAccount as exc:
         raise InputError(
             tr(f"le compte {login} existe déjà", f"account {login} already exists")
         ) from exc
-    return Account(login, role, agent_id)
+    return Identity(login, Role(role), agent_id)
 
 
-def authenticate(
-    conn: sqlite3.Connection, clock: Clock, login: str, password: str
-) -> Account | None:
+def authenticate(db: Database, clock: Clock, login: str, password: str) -> Identity | None:
     """The account when the password is right and the login not locked; None otherwise."""
     now = clock.now()
-    row = conn.execute("SELECT * FROM accounts WHERE login = ?", (login,)).fetchone()
+    row = db.accounts.get(login)
     if row is None:
         with contextlib.suppress(VerificationError, InvalidHashError):
             _hasher.verify(_DUMMY, password)
         return None
-    if row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > now:
+    if row.locked_until and datetime.fromisoformat(row.locked_until) > now:
         return None
     try:
-        _hasher.verify(row["password_hash"], password)
+        _hasher.verify(row.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        failed = row["failed"] + 1
+        failed = row.failed + 1
         locked = (
             (now + timedelta(minutes=LOCK_MINUTES)).isoformat(timespec="seconds")
             if failed >= MAX_FAILURES
             else ""
         )
-        conn.execute(
-            "UPDATE accounts SET failed = ?, locked_until = ? WHERE login = ?",
-            (0 if locked else failed, locked, login),
-        )
+        db.accounts.set_failures(login, 0 if locked else failed, locked)
         return None
-    conn.execute("UPDATE accounts SET failed = 0, locked_until = '' WHERE login = ?", (login,))
-    if _hasher.check_needs_rehash(row["password_hash"]):
-        conn.execute(
-            "UPDATE accounts SET password_hash = ? WHERE login = ?", (_hasher.hash(password), login)
-        )
-    return Account(row["login"], row["role"], row["agent_id"])
+    db.accounts.set_failures(login, 0, "")
+    if _hasher.check_needs_rehash(row.password_hash):
+        db.accounts.set_password_hash(login, _hasher.hash(password))
+    return Identity(row.login, Role(row.role), row.agent_id)
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+def digest(token: str) -> str:
+    """The stored form of a session or personal token."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def open_session(conn: sqlite3.Connection, clock: Clock, account: Account) -> str:
+def open_session(db: Database, clock: Clock, account: Identity, kind: str = "web") -> str:
     """A new session token (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
-    conn.execute(
-        "INSERT INTO sessions(token_hash, login, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-        (
-            _digest(token),
-            account.login,
-            secrets.token_urlsafe(24),
-            now.isoformat(timespec="seconds"),
-            (now + timedelta(minutes=IDLE_MINUTES)).isoformat(timespec="seconds"),
-        ),
+    db.accounts.open_session(
+        digest(token),
+        account.login,
+        secrets.token_urlsafe(24),
+        now.isoformat(timespec="seconds"),
+        (now + timedelta(minutes=IDLE_MINUTES)).isoformat(timespec="seconds"),
+        kind,
     )
     return token
 
 
-def get_session(conn: sqlite3.Connection, clock: Clock, token: str | None) -> Session | None:
-    """The session of a token, if open and not idle too long; refreshes the idle clock."""
+def get_session(db: Database, clock: Clock, token: str | None, kind: str = "web") -> Session | None:
+    """The session of a token, if open and not idle too long; refreshes the idle clock. A web
+    session is no command-line session, and the reverse."""
     if not token:
         return None
-    row = conn.execute(
-        "SELECT s.*, a.role, a.agent_id FROM sessions s JOIN accounts a ON a.login = s.login WHERE token_hash = ?",
-        (_digest(token),),
-    ).fetchone()
+    row = db.accounts.session(digest(token))
     now = clock.now()
-    if row is None:
+    if row is None or row.kind != kind:
         return None
-    expires = datetime.fromisoformat(row["expires_at"])
+    expires = datetime.fromisoformat(row.expires_at)
     idle_limit = now + timedelta(minutes=IDLE_MINUTES)
     if expires <= now:
-        conn.execute("DELETE FROM sessions WHERE token_hash = ?", (row["token_hash"],))
+        db.accounts.close_session(row.token_hash)
         return None
-    absolute = datetime.fromisoformat(row["created_at"]) + timedelta(hours=SESSION_HOURS)
+    absolute = datetime.fromisoformat(row.created_at) + timedelta(hours=SESSION_HOURS)
     refreshed = min(idle_limit, absolute)
     # Written at most once a minute: a write (and its flush) on every request is not needed.
     if refreshed - expires > timedelta(minutes=1):
-        conn.execute(
-            "UPDATE sessions SET expires_at = ? WHERE token_hash = ?",
-            (refreshed.isoformat(timespec="seconds"), row["token_hash"]),
-        )
-    return Session(Account(row["login"], row["role"], row["agent_id"]), row["csrf"])
+        db.accounts.touch_session(row.token_hash, refreshed.isoformat(timespec="seconds"))
+    return Session(Identity(row.login, Role(row.role), row.agent_id), row.csrf)
 
 
-def close_session(conn: sqlite3.Connection, token: str | None) -> None:
+def close_session(db: Database, token: str | None) -> None:
     """Log out."""
     if token:
-        conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_digest(token),))
+        db.accounts.close_session(digest(token))
+
+
+def issue_token(
+    db: Database, clock: Clock, account: Identity, days: int = TOKEN_DAYS
+) -> tuple[int, str]:
+    """A new personal token for automation (shown once; only its hash is stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
+    number = db.accounts.add_token(
+        digest(token),
+        account.login,
+        now.isoformat(timespec="seconds"),
+        (now + timedelta(days=days)).isoformat(timespec="seconds"),
+    )
+    return number, token
+
+
+def token_identity(db: Database, clock: Clock, token: str | None) -> Identity | None:
+    """The account of a live personal token (not expired, not revoked), or None."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    row = db.accounts.token(digest(token))
+    if row is None or row.revoked_at or datetime.fromisoformat(row.expires_at) <= clock.now():
+        return None
+    return Identity(row.login, Role(row.role), row.agent_id)
+
+
+def revoke_token(db: Database, clock: Clock, account: Identity, token_id: int) -> None:
+    """Revoke one of the account's own tokens."""
+    if not db.accounts.revoke_token(token_id, account.login, _now(clock)):
+        raise InputError(
+            tr(f"jeton {token_id} inconnu ou déjà révoqué", f"token {token_id} unknown or revoked")
+        )

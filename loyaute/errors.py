@@ -12,7 +12,8 @@ next, and never contains a secret (rule H3 of LEGAL.md).
     ├── WorkspaceError                exit 1: missing or uninitialised workspace
     ├── InputError                    exit 1: an input file cannot be used at all
     │   └── UnknownFormatError        no source recognises the file
-    └── GateError                     exit 1: a legal gate (A1…A7) does not hold
+    ├── GateError                     exit 1: a legal gate (A1…A7) does not hold
+    └── NotSignedIn                   exit 77: the command acts as an account, and none is signed in
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+EXIT_SIGN_IN = 77
 EXIT_CONFIG = 78
 
 
@@ -83,3 +85,10 @@ class UnknownFormatError(InputError):
 
 class GateError(LoyauteError):
     """A legal gate does not hold, so the processing refuses to run (rules A1…A7)."""
+
+
+class NotSignedIn(LoyauteError):
+    """A command that shows or changes individual data, cases, rights, statements or the audit
+    log needs a signed-in account (rule E9); none is (exit 77, as sysexits' EX_NOPERM)."""
+
+    exit_code = EXIT_SIGN_IN

@@ -15,16 +15,18 @@ import hmac
 import io
 import os
 import secrets
-import sqlite3
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from loyaute.config import DirectorySettings
 from loyaute.errors import InputError, WorkspaceError
 from loyaute.i18n import tr
-from loyaute.store.state import transaction
+from loyaute.store.directory import Agent
+
+if TYPE_CHECKING:
+    from loyaute.store.state import Database
 
 PSEUDONYM_HEX = 32
 _BAD_LOGIN_CHARS = set(" \t\r\n\"'<>,")
@@ -110,18 +112,6 @@ def load_key(path: Path) -> Pseudonymizer:
 
 
 # --- the directory -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Agent:
-    """One agent of the directory."""
-
-    agent_id: str
-    display_name: str
-    service: str
-    job_family: str
-    manager_id: str
-    logins: tuple[str, ...]
 
 
 class ImportProblems(InputError):
@@ -292,20 +282,12 @@ def _match_keys(login: str) -> list[str]:
     return [key, "@" + key.split("@", 1)[0]]
 
 
-def store_directory(conn: sqlite3.Connection, agents: list[Agent]) -> None:
+def store_directory(db: Database, agents: list[Agent]) -> None:
     """Replace the directory in one transaction."""
-    with transaction(conn):
-        conn.execute("DELETE FROM logins")
-        conn.execute("DELETE FROM agents")
-        conn.executemany(
-            "INSERT INTO agents(agent_id, display_name, service, job_family, manager_id) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(a.agent_id, a.display_name, a.service, a.job_family, a.manager_id) for a in agents],
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO logins(login_key, agent_id) VALUES (?, ?)",
-            [(key, a.agent_id) for a in agents for login in a.logins for key in _match_keys(login)],
-        )
+    db.agents.replace(
+        agents,
+        [(key, a.agent_id) for a in agents for login in a.logins for key in _match_keys(login)],
+    )
 
 
 class LoginIndex:
@@ -315,9 +297,9 @@ class LoginIndex:
         self._keys = keys
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection) -> LoginIndex:
+    def load(cls, db: Database) -> LoginIndex:
         """The index of the directory currently stored."""
-        return cls({r["login_key"]: r["agent_id"] for r in conn.execute("SELECT * FROM logins")})
+        return cls(db.agents.login_keys())
 
     def resolve(self, raw: str) -> str | None:
         """The agent a login names, or None."""
@@ -330,8 +312,3 @@ class LoginIndex:
             return self._keys.get(key.split("@", 1)[0])
         # ``jdupont`` in a log, ``jdupont@lenord.fr`` in the directory
         return self._keys.get("@" + key)
-
-
-def load_agents(conn: sqlite3.Connection) -> dict[str, sqlite3.Row]:
-    """Every agent of the directory, by id."""
-    return {r["agent_id"]: r for r in conn.execute("SELECT * FROM agents")}

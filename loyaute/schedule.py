@@ -9,16 +9,18 @@ operator can map them). Rows are upserted per agent, date and half-day, all or n
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loyaute.config import ScheduleSettings
 from loyaute.i18n import tr
 from loyaute.identity import ImportProblems, read_csv_rows
-from loyaute.store.state import transaction
+
+if TYPE_CHECKING:
+    from loyaute.store.state import Database
 
 HALVES = ("AM", "PM")
 _HALF_WORDS = {
@@ -71,12 +73,10 @@ class ScheduleReport:
     days: set[date] = field(default_factory=set)
 
 
-def import_schedule(
-    conn: sqlite3.Connection, paths: list[Path], settings: ScheduleSettings
-) -> ScheduleReport:
+def import_schedule(db: Database, paths: list[Path], settings: ScheduleSettings) -> ScheduleReport:
     """Validate every row of every file, then upsert them all in one transaction."""
     table = kind_table(settings)
-    known_agents = {r[0] for r in conn.execute("SELECT agent_id FROM agents")}
+    known_agents = set(db.agents.all())
     report = ScheduleReport()
     values: dict[tuple[str, str, str], str] = {}
     for path in paths:
@@ -149,12 +149,7 @@ def import_schedule(
                 values[(agent_id, day.isoformat(), half)] = kind
         if problems:
             raise ImportProblems(path, problems)
-    with transaction(conn):
-        conn.executemany(
-            "INSERT INTO schedule(agent_id, day, half, kind) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(agent_id, day, half) DO UPDATE SET kind = excluded.kind",
-            [(a, d, h, k) for (a, d, h), k in values.items()],
-        )
+    db.schedule.upsert([(a, d, h, k) for (a, d, h), k in values.items()])
     report.half_days = len(values)
     report.kinds.update(values.values())
     return report

@@ -8,11 +8,12 @@ go (``config check``): every problem with its dotted path.
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
 from loyaute.clock import Clock, SystemClock
@@ -20,11 +21,14 @@ from loyaute.config import Settings, load_settings, read_toml
 from loyaute.errors import ConfigError, ConfigProblem, LoyauteError, WorkspaceError
 from loyaute.i18n import tr
 from loyaute.identity import Pseudonymizer, create_key, load_key
-from loyaute.policy.audit import AuditLog
 from loyaute.policy.register import Register, load_register
+from loyaute.store.audit import AuditLog
 from loyaute.store.records import ActivityStore
-from loyaute.store.state import connect
+from loyaute.store.state import PRIVATE_DIR, Database, connect
 from loyaute.templates import loyaute_toml, register_toml
+
+PRIVATE_UMASK = 0o077
+"""Everything a workspace command creates is readable by its owner only (H3)."""
 
 MARKER = ".loyaute-workspace"
 
@@ -145,12 +149,13 @@ class Workspace:
             problems += [ConfigProblem(f"register.toml:{p.path}", p.message) for p in exc.problems]
         if problems or settings is None or register is None:
             raise ConfigError(str(home), problems)
+        os.umask(PRIVATE_UMASK)
         return cls(paths, settings, register, clock or SystemClock())
 
     @lazy
-    def state(self) -> sqlite3.Connection:
-        """The app-state database."""
-        return connect(self.paths.state)
+    def db(self) -> Database:
+        """The app-state database and its repositories."""
+        return Database(self.paths.state)
 
     @lazy
     def audit(self) -> AuditLog:
@@ -167,12 +172,27 @@ class Workspace:
         """The keyed pseudonymiser (the key is read only when needed)."""
         return self.key_loader(self.paths.key(self.settings))
 
+    def today(self) -> date:
+        """Today in the organisation's zone: the one place a local "today" is computed."""
+        return self.clock.now().astimezone(self.settings.zone).date()
+
     def close(self) -> None:
         """Close the databases."""
-        if "state" in self.__dict__:
-            self.state.close()
+        if "db" in self.__dict__:
+            self.db.close()
         if "audit" in self.__dict__:
             self.audit.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def init(home: Path) -> Paths:
@@ -192,7 +212,9 @@ def init(home: Path) -> Paths:
                     f"{existing} exists: nothing was written",
                 )
             )
-    home.mkdir(parents=True, exist_ok=True)
+    os.umask(PRIVATE_UMASK)
+    home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    os.chmod(home, PRIVATE_DIR)
     paths.settings.write_text(loyaute_toml(settings), encoding="utf-8")
     paths.register.write_text(register_toml(), encoding="utf-8")
     create_key(paths.key(settings))
@@ -267,11 +289,45 @@ def check(home: Path) -> list[ConfigProblem]:
                     ),
                 )
             )
-    if paths.home.stat().st_mode & stat.S_IWOTH:
-        problems.append(
+    problems += loose_modes(paths)
+    return problems
+
+
+LOOSE_REPORT_LIMIT = 20
+
+
+def loose_modes(paths: Paths) -> list[ConfigProblem]:
+    """Workspace folders and files that others than their owner may read or write (H3): the
+    workspace holds personal data and its key; folders should be 0700 and files 0600."""
+    found: list[ConfigProblem] = []
+    skipped = {"demo-data"}  # generated logs of the demo, not the workspace's own state
+    candidates = [paths.home]
+    for root, dirs, files in os.walk(paths.home):
+        dirs[:] = [d for d in dirs if d not in skipped]
+        candidates += [Path(root) / d for d in dirs] + [Path(root) / f for f in files]
+    for path in candidates:
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if stat.S_ISLNK(mode) or not mode & (stat.S_IRWXG | stat.S_IRWXO):
+            continue
+        expected = "0700" if stat.S_ISDIR(mode) else "0600"
+        found.append(
             ConfigProblem(
-                "(environnement) home",
-                tr(f"{home} est inscriptible par tous", f"{home} is world-writable"),
+                "(environnement) droits",
+                tr(
+                    f"{path} est en {stat.S_IMODE(mode):04o} : {expected} attendu (chmod {expected[1:]})",
+                    f"{path} is {stat.S_IMODE(mode):04o}: {expected} expected (chmod {expected[1:]})",
+                ),
             )
         )
-    return problems
+    if len(found) > LOOSE_REPORT_LIMIT:
+        more = len(found) - LOOSE_REPORT_LIMIT
+        found = [
+            *found[:LOOSE_REPORT_LIMIT],
+            ConfigProblem(
+                "(environnement) droits", tr(f"… et {more} autre(s)", f"… and {more} more")
+            ),
+        ]
+    return found

@@ -3,10 +3,12 @@ written with the demo's line writers at chosen instants."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from loyaute.accounts import create_account, issue_token
 from loyaute.clock import FixedClock
 from loyaute.config import HalfDays, Settings
 from loyaute.demo import logs
@@ -14,9 +16,12 @@ from loyaute.demo.runner import demo_register, demo_settings
 from loyaute.identity import parse_directory, store_directory
 from loyaute.ingest.engine import LocalEngine
 from loyaute.ingest.pipeline import IngestReport, ingest
+from loyaute.policy.access import individual
+from loyaute.policy.agent_data import RecordRow
 from loyaute.policy.gates import fingerprint
 from loyaute.policy.notices import record_notices
 from loyaute.policy.register import Register
+from loyaute.policy.roles import Action, Identity, Role
 from loyaute.schedule import import_schedule
 from loyaute.templates import loyaute_toml, register_toml
 from loyaute.workspace import Workspace, init
@@ -32,6 +37,44 @@ A2,Marc Leroy,Action sociale,travail_social,A3,mleroy|marc.leroy@lenord.fr
 A3,Paule Durand,Finances,encadrement,,pdurand
 A4,Hugo Petit,Finances,administratif,A3,hpetit
 """
+
+
+DPO = Identity("dpo.test", Role.DPO)
+HR = Identity("rh.test", Role.HR_REVIEWER)
+HR_OTHER = Identity("rh.autre", Role.HR_REVIEWER)
+OPERATOR = Identity("dsi.test", Role.OPERATOR)
+STAFF = Identity("cst.test", Role.STAFF_REP)
+SYSTEM = Identity("test", Role.SYSTEM)
+PASSWORD = "correct horse battery"
+
+
+def agent(agent_id: str) -> Identity:
+    """The signed-in agent ``agent_id``."""
+    return Identity(f"agent.{agent_id.lower()}", Role.AGENT, agent_id)
+
+
+def manager(agent_id: str) -> Identity:
+    """The signed-in manager who is agent ``agent_id``."""
+    return Identity(f"resp.{agent_id.lower()}", Role.MANAGER, agent_id)
+
+
+def add_accounts(ws: Workspace, *people: Identity) -> None:
+    """Local accounts for these identities (an HR reviewer named in a case must have one)."""
+    for who in people:
+        create_account(ws.db, ws.clock, who.login, PASSWORD, who.role.value, who.agent_id)
+
+
+def cli_env(home: Path, who: Identity) -> dict[str, str]:
+    """The environment of a command run as ``who``: a personal token (LOYAUTE_TOKEN) of an
+    account created for it when missing (rule E9: never a name from the environment). Nothing
+    before the workspace exists."""
+    if not (home / ".loyaute-workspace").is_file():
+        return {}
+    with Workspace.open(home) as ws:
+        if ws.db.accounts.get(who.login) is None:
+            add_accounts(ws, who)
+        _, token = issue_token(ws.db, ws.clock, who)
+    return {"LOYAUTE_TOKEN": token}
 
 
 def local(day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
@@ -87,13 +130,14 @@ def make_workspace(
     paths.register.write_text(register_toml(register), encoding="utf-8")
     ws = Workspace.open(home, FixedClock(now))
     (root / "directory.csv").write_text(DIRECTORY, encoding="utf-8")
-    store_directory(ws.state, parse_directory(root / "directory.csv", ws.settings.directory))
+    store_directory(ws.db, parse_directory(root / "directory.csv", ws.settings.directory))
     (root / "schedule.csv").write_text(
         schedule_csv(schedule if schedule is not None else week_schedule()), encoding="utf-8"
     )
-    import_schedule(ws.state, [root / "schedule.csv"], ws.settings.schedule)
-    for agent, day in (notices or dict.fromkeys(("A1", "A2", "A3", "A4"), start)).items():
-        record_notices(ws, day, [agent], actor="test")
+    import_schedule(ws.db, [root / "schedule.csv"], ws.settings.schedule)
+    for who, day in (notices or dict.fromkeys(("A1", "A2", "A3", "A4"), start)).items():
+        record_notices(ws, SYSTEM, day, [who])
+    add_accounts(ws, HR, HR_OTHER)
     return ws
 
 
@@ -140,16 +184,42 @@ def iis_file(folder: Path, name: str, lines: list[str]) -> Path:
 
 def run_ingest(ws: Workspace, paths: list[Path], **kwargs: Any) -> IngestReport:
     """Ingest in this process (one worker)."""
-    return ingest(ws, [str(p) for p in paths], engine=LocalEngine(1), actor="test", **kwargs)
+    return ingest(ws, [str(p) for p in paths], engine=LocalEngine(1), who=SYSTEM, **kwargs)
 
 
 def stored(ws: Workspace) -> set[tuple[str, str, str, str, str]]:
     """(agent_id, day, half, scope, categories) of every stored record, pseudonyms resolved."""
     agents = {ws.pseudonymizer.pseudonym(a): a for a in ("A1", "A2", "A3", "A4")}
     out = set()
-    for r in ws.activity.read("records").to_pylist():
+    rows = ws.activity.read("records").to_pylist() + ws.activity.read("study").to_pylist()
+    for r in rows:
         cats = ";".join(c for c in ("vpn", "mail", "apps") if r[c])
         out.add(
             (agents.get(r["agent"], r["agent"]), r["day"].isoformat(), r["half"], r["scope"], cats)
         )
     return out
+
+
+def person(login: str, role: str, agent_id: str = "") -> Identity:
+    """An identity of any role (managers and agents carry their agent id)."""
+    return Identity(login, Role(role), agent_id)
+
+
+def records(
+    ws: Workspace, agent_id: str, lo: date | None = None, hi: date | None = None
+) -> list[RecordRow]:
+    """The agent's records, as they see them (through the one door, as themself)."""
+    return individual(ws, agent(agent_id), Action.OWN_VIEW, agent_id).records(lo, hi)
+
+
+def side(ws: Workspace, agent_id: str) -> dict[str, list[dict[str, Any]]]:
+    """What the state holds of the agent's side (read directly, without an audited access)."""
+    db = ws.db.individual
+    return {
+        "declarations": [asdict(d) for d in db.declarations_of(agent_id)],
+        "annotations": [asdict(a) for a in db.annotations_of(agent_id)],
+        "disputes": [asdict(d) for d in db.disputes_of(agent_id)],
+        "notifications": [asdict(n) for n in db.notifications_of(agent_id)],
+        "objections": [asdict(o) for o in db.objections_of(agent_id)],
+        "cases": [asdict(c) for c in ws.db.cases.of_agent(agent_id)],
+    }

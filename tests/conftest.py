@@ -59,6 +59,16 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
+@pytest.fixture(autouse=True)
+def _no_personal_sessions(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests never use (or leave) the developer's command-line sessions or tokens."""
+    monkeypatch.setenv("LOYAUTE_SESSION_FILE", str(tmp_path_factory.mktemp("sessions") / "s.json"))
+    monkeypatch.delenv("LOYAUTE_TOKEN", raising=False)
+    monkeypatch.delenv("LOYAUTE_ACTOR", raising=False)
+
+
 @pytest.fixture
 def corpus() -> Path:
     """The public samples in ../shared/corpus; the test is skipped when they are absent."""

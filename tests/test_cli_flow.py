@@ -16,8 +16,8 @@ from loyaute.templates import loyaute_toml, register_toml
 from tests.builders import DIRECTORY
 
 
-def cli(home: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--home", str(home), *args])
+def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["--home", str(home), *args], env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -72,16 +72,46 @@ def test_operator_and_dpo_flow(tmp_path: Path) -> None:
     assert report["files"][0]["half_days_kept"] == 1
     assert report["files"][0]["skipped"] == {"not_vpn_event": 1}
 
-    code, out, _ = cli(home, "access-export", "A1", "--out", str(tmp_path / "export"))
+    # Individual data and the audit log need a signed-in account (E9): the DPO signs in.
+    code, _, err = cli(home, "access-export", "A1", "--out", str(tmp_path / "export"))
+    assert code == 77
+    assert "loyaute login" in err
+    code, _, _ = cli(
+        home,
+        "account",
+        "add",
+        "--login",
+        "dpo.lenord",
+        "--role",
+        "dpo",
+        "--password",
+        "une phrase de passe",
+    )
+    assert code == 0
+    session = {"LOYAUTE_SESSION_FILE": str(tmp_path / "sessions.json")}
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(home), "login", "dpo.lenord", "--password-stdin"],
+        input="une phrase de passe\n",
+        env=session,
+    )
+    assert result.exit_code == 0, result.stderr
+    code, out, _ = cli(home, "access-export", "A1", "--out", str(tmp_path / "export"), env=session)
     assert code == 0
     records = (tmp_path / "export" / "records.csv").read_text(encoding="utf-8").splitlines()
     assert f"{monday.isoformat()},AM,telework,trace,vpn,," in records
 
-    code, out, _ = cli(home, "audit", "show", "--json")
-    actions = [json.loads(line)["action"] for line in out.splitlines()]
+    code, out, _ = cli(home, "audit", "show", "--json", env=session)
+    entries = [json.loads(line) for line in out.splitlines()]
+    actions = [e["action"] for e in entries]
     assert "access_export" in actions
     assert "ingest" in actions
-    assert cli(home, "audit", "verify")[0] == 0
+    assert "sign_in" in actions
+    [export] = [e for e in entries if e["action"] == "access_export"]
+    assert (export["actor"], export["role"]) == ("dpo.lenord", "dpo")  # E9: the account
+    assert cli(home, "audit", "verify", env=session)[0] == 0
+    assert cli(home, "logout", env=session)[0] == 0
+    assert cli(home, "audit", "show", env=session)[0] == 77
     code, out, _ = cli(home, "purge", "--dry-run")
     assert code == 0
 

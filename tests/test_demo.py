@@ -29,13 +29,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoSummary:
 def test_stored_records_are_the_truth_within_the_rules(demo: DemoSummary) -> None:
     data = demo.data
     ws = Workspace.open(demo.home, FixedClock(NOW))
-    notices = {r[0]: date.fromisoformat(r[1]) for r in ws.state.execute("SELECT * FROM notices")}
+    notices = {r[0]: date.fromisoformat(r[1]) for r in ws.db.conn.execute("SELECT * FROM notices")}
     by_pseudonym = {ws.pseudonymizer.pseudonym(a.agent_id): a for a in data.agents}
     got = {}
-    for r in ws.activity.read("records").to_pylist():
-        agent = by_pseudonym[r["agent"]]
-        cats = {c for c in ("vpn", "mail", "apps") if r[c]}
-        got[(agent.agent_id, r["day"], r["half"])] = (r["scope"], cats)
+    for table, scope in (("records", "telework"), ("study", "on_site")):
+        for r in ws.activity.read(table).to_pylist():
+            assert r["scope"] == scope  # E8: the study's half-days are kept apart
+            agent = by_pseudonym[r["agent"]]
+            cats = {c for c in ("vpn", "mail", "apps") if r[c]}
+            got[(agent.agent_id, r["day"], r["half"])] = (r["scope"], cats)
     expected = {}
     for a in data.agents:
         for day in data.days:

@@ -12,7 +12,6 @@ import hashlib
 import os
 import pickle
 import re
-import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,12 +28,11 @@ from loyaute.identity import (
     LoginIndex,
     Pseudonymizer,
     create_key,
-    load_agents,
     load_key,
     parse_directory,
     store_directory,
 )
-from loyaute.store.state import connect
+from loyaute.store.state import Database
 from tests.conftest import FIXTURES
 
 WS = FIXTURES / "workspace"
@@ -42,9 +40,9 @@ HEADER = "agent_id,display_name,service,job_family,manager_id,logins\n"
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+def conn(tmp_path: Path) -> Iterator[Database]:
     """An empty state database."""
-    c = connect(tmp_path / "state.db")
+    c = Database(tmp_path / "state.db")
     try:
         yield c
     finally:
@@ -57,16 +55,14 @@ def csv_file(tmp_path: Path, text: str, name: str = "dir.csv", encoding: str = "
     return path
 
 
-def stored(conn: sqlite3.Connection) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+def stored(conn: Database) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     """The whole directory as stored: agents and login keys."""
-    agents = [tuple(r) for r in conn.execute("SELECT * FROM agents ORDER BY agent_id")]
-    logins = [tuple(r) for r in conn.execute("SELECT * FROM logins ORDER BY login_key")]
+    agents = [tuple(r) for r in conn.conn.execute("SELECT * FROM agents ORDER BY agent_id")]
+    logins = [tuple(r) for r in conn.conn.execute("SELECT * FROM logins ORDER BY login_key")]
     return agents, logins
 
 
-def index_of(
-    conn: sqlite3.Connection, path: Path, columns: DirectorySettings | None = None
-) -> LoginIndex:
+def index_of(conn: Database, path: Path, columns: DirectorySettings | None = None) -> LoginIndex:
     store_directory(conn, parse_directory(path, columns or DirectorySettings()))
     return LoginIndex.load(conn)
 
@@ -92,7 +88,7 @@ def lines_of(problems: list[str]) -> list[int]:
 
 
 @pytest.fixture
-def index(conn: sqlite3.Connection) -> LoginIndex:
+def index(conn: Database) -> LoginIndex:
     """The fixture directory: A001 jdupont (+ UPN, DOMAIN\\ form), A002 only a UPN, A003 bare."""
     return index_of(conn, WS / "directory.csv")
 
@@ -153,7 +149,7 @@ def test_unknown_logins_resolve_to_none(index: LoginIndex, raw: str) -> None:
 
 
 def test_a_bare_log_login_matches_the_upn_local_part_of_the_directory(
-    conn: sqlite3.Connection, tmp_path: Path
+    conn: Database, tmp_path: Path
 ) -> None:
     """CONTRACT matching: ``hbernard`` in a log finds the agent listed as ``hbernard@lenord.fr``;
     ``hbernard@ailleurs.org`` does not become someone else."""
@@ -169,7 +165,7 @@ def test_a_bare_log_login_matches_the_upn_local_part_of_the_directory(
     assert idx.resolve("hbernar") is None
 
 
-def test_index_follows_the_stored_directory(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_index_follows_the_stored_directory(conn: Database, tmp_path: Path) -> None:
     """CONTRACT directory import "replaces the previous one": old logins stop resolving."""
     index_of(conn, WS / "directory.csv")
     idx = index_of(conn, csv_file(tmp_path, HEADER + "Z1,Z,DSI,informatique,,zed\n"))
@@ -275,21 +271,21 @@ def test_column_mapping_through_loyaute_toml(tmp_path: Path) -> None:
         app, ["--home", str(home), "directory", "import", str(WS / "directory_hr_export.csv")]
     )
     assert result.exit_code == 0, result.stderr
-    c = connect(home / "store" / "state.db")
+    c = Database(home / "store" / "state.db")
     try:
-        assert set(load_agents(c)) == {"0042", "0043"}
+        assert set(c.agents.all()) == {"0042", "0043"}
         assert LoginIndex.load(c).resolve("LENORD\\pdurand") == "0043"
     finally:
         c.close()
 
 
-def test_import_replaces_the_previous_directory(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_import_replaces_the_previous_directory(conn: Database, tmp_path: Path) -> None:
     """CONTRACT ``directory import`` replaces the previous one: agents and logins gone."""
     store_directory(conn, parse_directory(WS / "directory.csv", DirectorySettings()))
-    assert set(load_agents(conn)) == {"A001", "A002", "A003"}
+    assert set(conn.agents.all()) == {"A001", "A002", "A003"}
     store_directory(conn, parse_directory(WS / "directory_semicolon_bom.csv", DirectorySettings()))
-    assert set(load_agents(conn)) == {"B001", "B002"}
-    logins = {r[0] for r in conn.execute("SELECT agent_id FROM logins")}
+    assert set(conn.agents.all()) == {"B001", "B002"}
+    logins = {r[0] for r in conn.conn.execute("SELECT agent_id FROM logins")}
     assert logins == {"B001", "B002"}
 
 
@@ -335,7 +331,7 @@ def test_cli_failed_import_keeps_the_previous_directory(tmp_path: Path) -> None:
     assert runner.invoke(app, ["--home", str(home), "init"]).exit_code == 0
     ok = runner.invoke(app, ["--home", str(home), "directory", "import", str(WS / "directory.csv")])
     assert ok.exit_code == 0, ok.stderr
-    c = connect(home / "store" / "state.db")
+    c = Database(home / "store" / "state.db")
     try:
         before = stored(c)
     finally:
@@ -348,7 +344,7 @@ def test_cli_failed_import_keeps_the_previous_directory(tmp_path: Path) -> None:
     assert bad.exit_code == 1
     for line in (3, 4, 5, 6, 7, 8, 9):
         assert re.search(rf"^\s*- (ligne|line) {line}\b", bad.stderr, re.MULTILINE), line
-    c = connect(home / "store" / "state.db")
+    c = Database(home / "store" / "state.db")
     try:
         assert stored(c) == before
         assert LoginIndex.load(c).resolve("jdupont") == "A001"

@@ -23,7 +23,7 @@ from loyaute.cli import app
 from loyaute.config import DirectorySettings, ScheduleCodes, ScheduleSettings
 from loyaute.identity import ImportProblems, parse_directory, store_directory
 from loyaute.schedule import import_schedule
-from loyaute.store.state import connect
+from loyaute.store.state import Database
 from tests.conftest import FIXTURES
 
 WS = FIXTURES / "workspace"
@@ -37,7 +37,7 @@ Row = tuple[str, str, str, str]
 def db(tmp_path: Path) -> Path:
     """A state database holding the fixture directory (A001, A002, A003)."""
     path = tmp_path / "state.db"
-    conn = connect(path)
+    conn = Database(path)
     try:
         store_directory(conn, parse_directory(WS / "directory.csv", DirectorySettings()))
     finally:
@@ -46,8 +46,8 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def conn(db: Path) -> Iterator[sqlite3.Connection]:
-    c = connect(db)
+def conn(db: Path) -> Iterator[Database]:
+    c = Database(db)
     try:
         yield c
     finally:
@@ -62,20 +62,18 @@ def csv_file(
     return path
 
 
-def rows(conn: sqlite3.Connection) -> list[Row]:
+def rows(conn: Database) -> list[Row]:
     return [
         (r["agent_id"], r["day"], r["half"], r["kind"])
-        for r in conn.execute("SELECT * FROM schedule ORDER BY agent_id, day, half")
+        for r in conn.conn.execute("SELECT * FROM schedule ORDER BY agent_id, day, half")
     ]
 
 
-def kinds(conn: sqlite3.Connection) -> dict[tuple[str, str, str], str]:
+def kinds(conn: Database) -> dict[tuple[str, str, str], str]:
     return {(a, d, h): k for a, d, h, k in rows(conn)}
 
 
-def problems_of(
-    conn: sqlite3.Connection, paths: list[Path], settings: ScheduleSettings
-) -> list[str]:
+def problems_of(conn: Database, paths: list[Path], settings: ScheduleSettings) -> list[str]:
     with pytest.raises(ImportProblems) as info:
         import_schedule(conn, paths, settings)
     assert info.value.exit_code == 1
@@ -100,7 +98,7 @@ def database_bytes(db: Path) -> bytes:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def test_utf8_comma_iso_dates_and_the_default_code_table(conn: sqlite3.Connection) -> None:
+def test_utf8_comma_iso_dates_and_the_default_code_table(conn: Database) -> None:
     """CONTRACT schedule CSV (UTF-8, ``,``, ISO dates) and rule B4 kinds."""
     report = import_schedule(conn, [WS / "schedule.csv"], ScheduleSettings())
     assert kinds(conn) == {
@@ -123,7 +121,7 @@ def test_utf8_comma_iso_dates_and_the_default_code_table(conn: sqlite3.Connectio
     assert report.days == {date(2026, 3, 2), date(2026, 3, 3)}
 
 
-def test_windows_1252_semicolon_french_dates_and_words(conn: sqlite3.Connection) -> None:
+def test_windows_1252_semicolon_french_dates_and_words(conn: Database) -> None:
     """CONTRACT schedule CSV: Windows-1252, ``;``, ``DD/MM/YYYY``, matin / après-midi /
     apres-midi, lower-case codes."""
     report = import_schedule(conn, [WS / "schedule_cp1252.csv"], ScheduleSettings())
@@ -150,7 +148,7 @@ def test_windows_1252_semicolon_french_dates_and_words(conn: sqlite3.Connection)
 )
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
 def test_half_day_words(
-    conn: sqlite3.Connection, tmp_path: Path, word: str, halves: list[str], encoding: str
+    conn: Database, tmp_path: Path, word: str, halves: list[str], encoding: str
 ) -> None:
     """CONTRACT schedule CSV: every half-day word of the contract, in either encoding."""
     path = csv_file(tmp_path, f"{HEADER}A001,2026-03-02,{word},TLT\n", encoding=encoding)
@@ -159,17 +157,13 @@ def test_half_day_words(
 
 
 @pytest.mark.parametrize("text", ["2026-03-02", "02/03/2026"])
-def test_both_date_forms_are_the_same_day(
-    conn: sqlite3.Connection, tmp_path: Path, text: str
-) -> None:
+def test_both_date_forms_are_the_same_day(conn: Database, tmp_path: Path, text: str) -> None:
     """CONTRACT schedule CSV: ``date`` ISO or ``DD/MM/YYYY`` (day first, French order)."""
     import_schedule(conn, [csv_file(tmp_path, f"{HEADER}A001,{text},AM,TLT\n")], ScheduleSettings())
     assert rows(conn) == [("A001", "2026-03-02", "AM", "telework")]
 
 
-def test_codes_come_from_the_settings_case_insensitively(
-    conn: sqlite3.Connection, tmp_path: Path
-) -> None:
+def test_codes_come_from_the_settings_case_insensitively(conn: Database, tmp_path: Path) -> None:
     """CONTRACT ``[schedule.codes]``: the table of loyaute.toml decides; codes compared without
     regard to case on both sides; a default code absent from this table is unknown."""
     settings = ScheduleSettings(
@@ -205,7 +199,7 @@ def test_codes_come_from_the_settings_case_insensitively(
     assert [c.upper() for c in report.unknown_codes] == ["TLT"]
 
 
-def test_upsert_per_agent_date_and_half(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_upsert_per_agent_date_and_half(conn: Database, tmp_path: Path) -> None:
     """CONTRACT ``schedule import``: upsert per agent, date, half-day — a second import changes
     one half-day's kind and leaves the others alone."""
     import_schedule(conn, [WS / "schedule.csv"], ScheduleSettings())
@@ -229,7 +223,7 @@ def test_upsert_per_agent_date_and_half(conn: sqlite3.Connection, tmp_path: Path
     assert report.half_days == 3
 
 
-def test_reimporting_the_same_file_changes_nothing(conn: sqlite3.Connection) -> None:
+def test_reimporting_the_same_file_changes_nothing(conn: Database) -> None:
     """CONTRACT upsert: importing twice gives the same table, no duplicate rows."""
     import_schedule(conn, [WS / "schedule.csv"], ScheduleSettings())
     first = rows(conn)
@@ -237,7 +231,7 @@ def test_reimporting_the_same_file_changes_nothing(conn: sqlite3.Connection) -> 
     assert rows(conn) == first
 
 
-def test_several_files_in_one_import(conn: sqlite3.Connection) -> None:
+def test_several_files_in_one_import(conn: Database) -> None:
     """CONTRACT ``schedule import FILE…``: several files, different encodings, one import."""
     report = import_schedule(
         conn, [WS / "schedule.csv", WS / "schedule_cp1252.csv"], ScheduleSettings()
@@ -252,21 +246,19 @@ def test_several_files_in_one_import(conn: sqlite3.Connection) -> None:
 # --- rule B4: what is never kept ------------------------------------------------------------------
 
 
-def test_b4_schedule_table_has_no_code_column(conn: sqlite3.Connection) -> None:
+def test_b4_schedule_table_has_no_code_column(conn: Database) -> None:
     """Rule B4: the schedule table keeps agent, day, half and kind — nothing that holds a code."""
-    columns = {r["name"] for r in conn.execute("PRAGMA table_info(schedule)")}
+    columns = {r["name"] for r in conn.conn.execute("PRAGMA table_info(schedule)")}
     assert columns == {"agent_id", "day", "half", "kind"}
 
 
-def test_b4_kind_is_constrained(conn: sqlite3.Connection) -> None:
+def test_b4_kind_is_constrained(conn: Database) -> None:
     """Rule B4: the database itself refuses a kind naming leave or sickness."""
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO schedule VALUES ('A001', '2026-03-02', 'AM', 'sick_leave')")
+        conn.conn.execute("INSERT INTO schedule VALUES ('A001', '2026-03-02', 'AM', 'sick_leave')")
 
 
-def test_b4_leave_field_training_union_become_other(
-    conn: sqlite3.Connection, tmp_path: Path
-) -> None:
+def test_b4_leave_field_training_union_become_other(conn: Database, tmp_path: Path) -> None:
     """Rule B4: every default leave, field, training and union code is stored as ``other``."""
     settings = ScheduleSettings()
     codes = settings.codes
@@ -281,7 +273,7 @@ def test_b4_leave_field_training_union_become_other(
 def test_b4_no_code_reaches_the_database_file(db: Path, tmp_path: Path) -> None:
     """Rule B4: after importing leave (CA, MAL), union (ASA), field (VAD), training (FORM) and
     unknown (XYZ, MALADIE) codes, not one of them is anywhere in the database's bytes."""
-    conn = connect(db)
+    conn = Database(db)
     try:
         import_schedule(
             conn,
@@ -303,9 +295,7 @@ def test_b4_no_code_reaches_the_database_file(db: Path, tmp_path: Path) -> None:
         assert code not in data, code
 
 
-def test_unknown_codes_are_stored_unknown_and_reported(
-    conn: sqlite3.Connection, tmp_path: Path
-) -> None:
+def test_unknown_codes_are_stored_unknown_and_reported(conn: Database, tmp_path: Path) -> None:
     """CONTRACT code table / rule B4: a code the table does not know is stored ``unknown`` (so it
     is never checked as telework) and counted in ``ScheduleReport.unknown_codes``."""
     path = csv_file(
@@ -341,7 +331,7 @@ BAD_SCHEDULE = (
 )
 
 
-def test_every_problem_is_listed_with_its_line(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_every_problem_is_listed_with_its_line(conn: Database, tmp_path: Path) -> None:
     """CONTRACT schedule import: every problem at once, each with its line and what is wrong."""
     problems = problems_of(conn, [csv_file(tmp_path, BAD_SCHEDULE)], ScheduleSettings())
     assert sorted(lines_of(problems)) == [3, 4, 5, 6, 7, 8]
@@ -352,9 +342,7 @@ def test_every_problem_is_listed_with_its_line(conn: sqlite3.Connection, tmp_pat
     assert "soir" in by_line[6]
 
 
-def test_several_problems_on_one_line_are_all_listed(
-    conn: sqlite3.Connection, tmp_path: Path
-) -> None:
+def test_several_problems_on_one_line_are_all_listed(conn: Database, tmp_path: Path) -> None:
     """CONTRACT: every problem — an unknown agent with a bad date, half-day and code is four."""
     problems = problems_of(
         conn, [csv_file(tmp_path, HEADER + "Z999,30/02/2026,nuit,\n")], ScheduleSettings()
@@ -362,7 +350,7 @@ def test_several_problems_on_one_line_are_all_listed(
     assert lines_of(problems) == [2, 2, 2, 2]
 
 
-def test_a_refused_import_changes_nothing(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_a_refused_import_changes_nothing(conn: Database, tmp_path: Path) -> None:
     """CONTRACT: all or nothing — the table is identical before and after a refused file, even
     its good line 2 and even a good file given first."""
     import_schedule(conn, [WS / "schedule.csv"], ScheduleSettings())
@@ -389,9 +377,7 @@ def test_a_refused_import_changes_nothing(conn: sqlite3.Connection, tmp_path: Pa
         "A001,2026-03-10,AM,   ",
     ],
 )
-def test_each_problem_alone_refuses_the_file(
-    conn: sqlite3.Connection, tmp_path: Path, line: str
-) -> None:
+def test_each_problem_alone_refuses_the_file(conn: Database, tmp_path: Path, line: str) -> None:
     """CONTRACT: agent absent from the directory, unreadable date, unreadable half-day or empty
     code — each alone refuses the file (line 3), and the good line 2 is not stored."""
     text = HEADER + "A002,2026-03-10,AM,TLT\n" + line + "\n"
@@ -400,7 +386,7 @@ def test_each_problem_alone_refuses_the_file(
     assert rows(conn) == []
 
 
-def test_missing_column_is_named(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_missing_column_is_named(conn: Database, tmp_path: Path) -> None:
     """CONTRACT schedule CSV: a header without ``half_day`` is refused naming the column."""
     problems = problems_of(
         conn, [csv_file(tmp_path, "agent_id,date,code\nA001,2026-03-02,TLT\n")], ScheduleSettings()
@@ -409,7 +395,7 @@ def test_missing_column_is_named(conn: sqlite3.Connection, tmp_path: Path) -> No
     assert "half_day" in problems[0]
 
 
-def test_empty_file_is_refused(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_empty_file_is_refused(conn: Database, tmp_path: Path) -> None:
     """CONTRACT schedule CSV: an empty file is a problem, not a silent no-op."""
     problems_of(conn, [csv_file(tmp_path, "")], ScheduleSettings())
     assert rows(conn) == []
@@ -422,7 +408,7 @@ OCTIME = ScheduleSettings(
 )
 
 
-def test_octime_export_with_a_column_mapping(conn: sqlite3.Connection) -> None:
+def test_octime_export_with_a_column_mapping(conn: Database) -> None:
     """CONTRACT: a column mapping reads an Octime-like ``Matricule;Date;Période;Code`` export
     (Windows-1252, ``;``, DD/MM/YYYY, Matin / Après-midi / Jour)."""
     report = import_schedule(conn, [WS / "schedule_octime.csv"], OCTIME)
@@ -436,7 +422,7 @@ def test_octime_export_with_a_column_mapping(conn: sqlite3.Connection) -> None:
     assert report.rows == 4
 
 
-def test_octime_export_needs_the_mapping(conn: sqlite3.Connection) -> None:
+def test_octime_export_needs_the_mapping(conn: Database) -> None:
     """CONTRACT: without the mapping the default column names are missing — refused, named."""
     problems = problems_of(conn, [WS / "schedule_octime.csv"], ScheduleSettings())
     assert len(problems) == 1
@@ -470,7 +456,7 @@ def test_cli_schedule_import_with_mapping_and_unknown_codes(tmp_path: Path) -> N
     )
     assert result.exit_code == 0, result.stderr
     assert "ZZZ" in result.stderr
-    c = connect(home / "store" / "state.db")
+    c = Database(home / "store" / "state.db")
     try:
         assert kinds(c)[("A001", "2026-03-09", "AM")] == "telework"
         assert kinds(c)[("A001", "2026-03-10", "AM")] == "unknown"
@@ -495,7 +481,7 @@ def test_cli_refused_schedule_lists_problems_and_exits_1(tmp_path: Path) -> None
     assert result.exit_code == 1
     for line in (3, 4, 5, 6, 7, 8):
         assert re.search(rf"^\s*- (ligne|line) {line}\b", result.stderr, re.MULTILINE), line
-    c = connect(home / "store" / "state.db")
+    c = Database(home / "store" / "state.db")
     try:
         assert rows(c) == []
     finally:

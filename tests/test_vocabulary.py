@@ -24,15 +24,16 @@ from loyaute.cli import app
 from loyaute.clock import FixedClock
 from loyaute.i18n import lang, set_lang
 from loyaute.ingest.pipeline import DROP_RULES
-from loyaute.policy.access import AGGREGATE_ROLES, INDIVIDUAL_ACTIONS, ROLES
+from loyaute.policy.agent_data import RECORD_COLUMNS, STATUSES
 from loyaute.policy.documents import write_document
 from loyaute.policy.rights import DECLARATION_KINDS, annotate, open_dispute
+from loyaute.policy.roles import Action, Purpose, Role
 from loyaute.reports.access_export import write_export
-from loyaute.reports.agent_view import RECORD_COLUMNS, STATUSES
 from loyaute.reports.presence import PRESENCE_COLUMNS
 from loyaute.reports.runner import NO_PROOF
 from loyaute.reports.validity import VALIDITY_COLUMNS
 from loyaute.sources.base import Reason
+from tests.builders import DPO, agent, cli_env
 from tests.conftest import ROOT
 from tests.policy import test_cases as cases_mod
 from tests.reports.test_presence import NOW
@@ -151,9 +152,9 @@ def test_d1_enums_and_columns() -> None:
     values: list[str] = [
         *STATUSES,
         *DECLARATION_KINDS,
-        *ROLES,
-        *AGGREGATE_ROLES,
-        *INDIVIDUAL_ACTIONS,
+        *(r.value for r in Role),
+        *(a.value for a in Action),
+        *(p.value for p in Purpose),
         *RECORD_COLUMNS,
         *PRESENCE_COLUMNS,
         *VALIDITY_COLUMNS,
@@ -224,10 +225,10 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     ws = cases_mod.make(root)
     texts: dict[str, str] = {}
     try:
-        annotate(ws, "VF01", date(2026, 3, 19), "PM", "réunion")
-        open_dispute(ws, "VF01", date(2026, 3, 16), "AM", "panne du VPN")
+        annotate(ws, agent("VF01"), date(2026, 3, 19), "PM", "réunion")
+        open_dispute(ws, agent("VF01"), date(2026, 3, 16), "AM", "panne du VPN")
         case_id = cases_mod.open_vf01(ws)
-        write_export(ws, "VF01", root / "export", actor="dpo")
+        write_export(ws, DPO, "VF01", root / "export")
         for path in sorted((root / "export").iterdir()):
             texts[f"export/{path.name}"] = path.read_text(encoding="utf-8")
         for kind in ("register", "dpia", "notice"):
@@ -249,12 +250,12 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
                     ["report", "presence", "--period", "week"],
                     ["report", "presence", "--by", "job_family", "--period", "month"],
                     ["report", "validity"],
-                    ["case", "show", str(case_id), "--actor", cases_mod.REVIEWER],
+                    ["case", "show", str(case_id)],
                 ):
                     result = runner.invoke(
                         app,
                         ["--home", str(home), "--lang", language, *args, "--format", fmt],
-                        env={"COLUMNS": "200"},
+                        env={"COLUMNS": "200", **cli_env(home, cases_mod.REVIEWER_ID)},
                     )
                     assert result.exit_code == 0, (args, result.stderr)
                     texts[f"{' '.join(args[:2])} {fmt} {language}"] = result.stdout + result.stderr

@@ -228,7 +228,7 @@ def test_init_creates_empty_stores(home: Path) -> None:
     ws = Workspace.open(home)
     try:
         for table in ("agents", "logins", "schedule", "notices", "manifest", "quarantine"):
-            assert ws.state.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
+            assert ws.db.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
         assert list(ws.audit.entries()) == []
         assert ws.audit.verify() == (0, None)
         assert ws.activity.partitions("records") == {}

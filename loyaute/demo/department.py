@@ -190,7 +190,7 @@ def _agent_day(
                     )
                 )
                 t += timedelta(minutes=rng.randint(12, 25))
-            if rng.random() < 0.93:
+            if rng.random() < 0.98:
                 for _ in range(rng.randint(1, 3)):
                     at = start + (stop - start) * rng.random()
                     action = rng.choice(

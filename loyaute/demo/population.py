@@ -133,11 +133,11 @@ ELIGIBLE_FAMILIES = ("administratif", "finances", "informatique", "rh", "encadre
 
 # Share of a telework half-day a person of the family spends on the system (chance of a trace).
 WORK_ON_SYSTEM = {
-    "administratif": 0.95,
-    "finances": 0.97,
-    "informatique": 0.99,
-    "rh": 0.95,
-    "encadrement": 0.97,
+    "administratif": 0.99,
+    "finances": 0.995,
+    "informatique": 0.995,
+    "rh": 0.99,
+    "encadrement": 0.99,
     "travail_social": 0.62,
     "technique": 0.80,
 }

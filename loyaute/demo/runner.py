@@ -33,12 +33,15 @@ from loyaute.ingest.pipeline import IngestReport, ingest, rescope
 from loyaute.policy.gates import fingerprint
 from loyaute.policy.notices import record_notices
 from loyaute.policy.register import Controller, Purpose, Register, ValidityStudy
+from loyaute.policy.roles import Identity, Role
 from loyaute.schedule import import_schedule
 from loyaute.templates import loyaute_toml, register_toml
 from loyaute.workspace import Paths, Workspace, init
 
 DEMO_MARKER = ".loyaute-demo"
 LATE_NOTICE_AGENTS = 3
+DEMO = Identity("demo", Role.SYSTEM)
+"""The demo builds its workspace as loyaute itself would."""
 
 
 @dataclass
@@ -189,20 +192,20 @@ def run_demo(
 
     ws = Workspace.open(home, clock)
     try:
-        store_directory(ws.state, parse_directory(data.directory, ws.settings.directory))
-        schedule = import_schedule(ws.state, [data.schedule], ws.settings.schedule)
-        rescope(ws, schedule.days, actor="demo")
+        store_directory(ws.db, parse_directory(data.directory, ws.settings.directory))
+        schedule = import_schedule(ws.db, [data.schedule], ws.settings.schedule)
+        rescope(ws, schedule.days, who=DEMO)
         late = [a.agent_id for a in data.agents[:: max(1, len(data.agents) // LATE_NOTICE_AGENTS)]][
             :LATE_NOTICE_AGENTS
         ]
         others = [a.agent_id for a in data.agents if a.agent_id not in late]
-        record_notices(ws, data.days[0], others, actor="demo")
-        record_notices(ws, data.days[0] + timedelta(days=14), late, actor="demo")
+        record_notices(ws, DEMO, data.days[0], others)
+        record_notices(ws, DEMO, data.days[0] + timedelta(days=14), late)
         report = ingest(
             ws,
             [data.logs],
             engine=engine or LocalEngine(ws.settings.ingest.workers),
-            actor="demo",
+            who=DEMO,
             on_progress=on_progress,
         )
         _declare_some(ws, data)
@@ -226,14 +229,11 @@ def _declare_some(ws: Workspace, data: DemoData) -> None:
             if data.codes[(a.agent_id, day)] == "TLT":
                 for half in ("AM", "PM"):
                     rows.append((a.agent_id, day.isoformat(), half, rng.choice(kinds), "", now))
-    ws.state.executemany(
-        "INSERT OR IGNORE INTO declarations(agent_id, day, half, kind, note, at) VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    ws.db.individual.add_declarations(rows)
     for a in declarers:
         ws.audit.append(
-            a.agent_id,
-            "agent",
+            DEMO.login,
+            DEMO.role.value,
             "declare",
             agent_id=a.agent_id,
             reason="déclarations de la démonstration",
@@ -272,7 +272,7 @@ def make_demo_accounts(ws: Workspace, data: DemoData) -> list[tuple[str, str, st
     ]
     rows += [(a.sam, password(), "agent", a.agent_id) for a in agents]
     for login, secret, role, agent_id in rows:
-        create_account(ws.state, ws.clock, login, secret, role, agent_id)
+        create_account(ws.db, ws.clock, login, secret, role, agent_id)
     path = ws.paths.home / "demo-accounts.csv"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:

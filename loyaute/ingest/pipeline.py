@@ -17,7 +17,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,32 +26,28 @@ import pyarrow.compute as pc
 
 from loyaute.errors import InputError
 from loyaute.i18n import tr
-from loyaute.identity import LoginIndex, load_agents
+from loyaute.identity import LoginIndex
 from loyaute.ingest.engine import Engine, LocalEngine, Task, plan
 from loyaute.ingest.files import Location, ReadError, expand_paths, file_size, location
 from loyaute.ingest.reading import FileResult, parse_blocks, resolve_source
 from loyaute.policy import gates as gates_mod
+from loyaute.policy import scope as scope_mod
 from loyaute.policy.retention import purge
+from loyaute.policy.roles import Identity, Role
+from loyaute.policy.scope import DROP_RULES
 from loyaute.presence.reduce import KEY_SCHEMA, distinct, reduce_events
 from loyaute.presence.windows import HALF_NAMES, Windows
 from loyaute.sources import build_sources
 from loyaute.sources.base import Reason, Source
+from loyaute.store.operations import ManifestEntry
 from loyaute.store.records import RECORD_SCHEMA, merge_flags
-from loyaute.store.state import objecting_agents, transaction
 from loyaute.workspace import Workspace
 
 QUARANTINE_REASONS = frozenset({Reason.MALFORMED.value, Reason.BAD_TIME.value})
 QUARANTINE_PER_FILE = 5
 _TOKEN_RE = re.compile(r"[A-Za-z0-9À-ÿ]+")
-
-DROP_RULES = (
-    "objection",
-    "no_t0",
-    "before_t0",
-    "out_of_scope",
-    "not_eligible",
-    "pending_expired",
-)
+OPERATOR = Identity("loyaute", Role.SYSTEM)
+TABLE_OF_FATE = {"telework": "records", "on_site": "study"}
 
 
 def mask(text: str, limit: int = 300) -> str:
@@ -231,24 +227,13 @@ def file_fingerprint(path: Location) -> str:
     return h.hexdigest()
 
 
-@dataclass
-class AgentInfo:
-    """What routing needs to know about an agent."""
-
-    agent_id: str
-    pseudonym: str
-    t0: date | None
-    eligible: bool
-    objecting: bool
-
-
 def ingest(
     ws: Workspace,
     paths: list[str | Path],
     forced_format: str | None = None,
     engine: Engine | None = None,
     force: bool = False,
-    actor: str = "operator",
+    who: Identity = OPERATOR,
     on_progress: Callable[[int, int], None] | None = None,
     fail_task: str = "",
 ) -> IngestReport:
@@ -259,7 +244,7 @@ def ingest(
     a4 = next(g for g in gates if g.id == "A4")
     if not a4.ok:
         report.warnings.append(f"A4 : {a4.reason}")
-    purge(ws, actor=actor)
+    purge(ws, who=who)
 
     sources = build_sources(ws.settings)
     if forced_format is not None and forced_format not in sources:
@@ -291,10 +276,7 @@ def ingest(
             report.files.append(entry)
             continue
         fp = file_fingerprint(path)
-        if (
-            not force
-            and ws.state.execute("SELECT 1 FROM manifest WHERE fingerprint = ?", (fp,)).fetchone()
-        ):
+        if not force and ws.db.manifest.known(fp):
             entry.status, entry.message = "already", tr("déjà lu", "already ingested")
             report.files.append(entry)
             continue
@@ -337,88 +319,36 @@ def ingest(
         keys_by_file[path_str] = result.keys
         examples += [(path_str, *e) for e in result.examples]
 
-    reconcile(ws, report, entries, keys_by_file, set(), actor)
+    reconcile(ws, report, entries, keys_by_file, set(), who)
     now = ws.clock.now().isoformat(timespec="seconds")
-    with transaction(ws.state):
-        for path_str in keys_by_file:
-            e = entries[path_str]
-            ws.state.execute(
-                "INSERT OR REPLACE INTO manifest(fingerprint, path, size, format, ingested_at, lines, "
-                "events, kept) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    fingerprints[path_str],
-                    path_str,
-                    sizes[path_str],
-                    e.format or "",
-                    now,
-                    e.lines,
-                    e.events,
-                    e.kept,
-                ),
+    ws.db.manifest.record(
+        [
+            ManifestEntry(
+                fingerprints[p],
+                p,
+                sizes[p],
+                entries[p].format or "",
+                now,
+                entries[p].lines,
+                entries[p].events,
+                entries[p].kept,
             )
-        ws.state.executemany(
-            "INSERT INTO quarantine(at, source, line, reason, masked) VALUES (?, ?, ?, ?, ?)",
-            [(now, location(p).name, line, reason, text) for p, line, reason, text in examples],
-        )
+            for p in keys_by_file
+        ],
+        [(now, location(p).name, line, reason, text) for p, line, reason, text in examples],
+    )
     return report
 
 
-def _agent_infos(ws: Workspace, agent_ids: set[str]) -> dict[str, AgentInfo]:
-    agents = load_agents(ws.state)
-    notices = {r[0]: r[1] for r in ws.state.execute("SELECT agent_id, delivered_on FROM notices")}
-    eligible = {f.casefold() for f in ws.register.purpose.eligible_job_families}
-    objecting = objecting_agents(ws.state)
-    out = {}
-    for agent_id in agent_ids:
-        row = agents[agent_id]
-        out[agent_id] = AgentInfo(
-            agent_id,
-            ws.pseudonymizer.pseudonym(agent_id),
-            gates_mod.agent_t0(ws.register, notices.get(agent_id)),
-            row["job_family"].casefold() in eligible,
-            agent_id in objecting,
-        )
-    return out
-
-
-def _schedule(ws: Workspace, days: set[date]) -> dict[tuple[str, str, str], str]:
-    out: dict[tuple[str, str, str], str] = {}
-    for day in sorted(days):
-        for r in ws.state.execute(
-            "SELECT agent_id, half, kind FROM schedule WHERE day = ?", (day.isoformat(),)
-        ):
-            out[(r[0], day.isoformat(), r[1])] = r[2]
-    return out
-
-
 def route(
-    ws: Workspace,
-    info: AgentInfo,
+    scope: scope_mod.Scope,
+    agent_id: str,
     day: date,
     half: str,
     schedule: dict[tuple[str, str, str], str],
-    today: date,
 ) -> str:
     """Decide a half-day's fate: ``telework``/``on_site`` (kept), ``pending``, or a drop rule."""
-    if info.objecting:
-        return "objection"
-    if info.t0 is None:
-        return "no_t0"
-    if day < info.t0:
-        return "before_t0"
-    kind = schedule.get((info.agent_id, day.isoformat(), half))
-    if kind is None:
-        if day < today - timedelta(days=ws.settings.schedule.pending_days):
-            return "pending_expired"
-        return "pending"
-    if kind == "telework":
-        return "telework" if info.eligible else "not_eligible"
-    if kind == "on_site":
-        study = ws.register.validity_study
-        if study.enabled and study.registered_on and day >= date.fromisoformat(study.registered_on):
-            return "on_site"
-        return "out_of_scope"
-    return "out_of_scope"
+    return scope.fate(agent_id, day, schedule.get((agent_id, day.isoformat(), half)))
 
 
 def _record_table(rows: list[tuple[str, date, str, str, bool, bool, bool]]) -> pa.Table:
@@ -444,12 +374,11 @@ def reconcile(
     entries: dict[str, FileReport],
     keys_by_file: dict[str, pa.Table],
     recheck_days: set[date],
-    actor: str,
+    who: Identity,
 ) -> None:
     """Route new keys, pending half-days and the stored records of ``recheck_days`` through the
     rules with the schedule and notices known now, and commit the result at once."""
-    index = LoginIndex.load(ws.state)
-    today = ws.clock.now().astimezone(ws.settings.zone).date()
+    index = LoginIndex(ws.db.agents.login_keys())
     resolved: dict[str, dict[str, str | None]] = {}
     agent_ids: set[str] = set()
     days: set[date] = set()
@@ -459,15 +388,18 @@ def reconcile(
         agent_ids.update(a for a in mapping.values() if a)
         days.update(keys.column("day").to_pylist())
     pending_before = ws.activity.read("pending")
-    stored = ws.activity.read("records", sorted(recheck_days))
-    by_pseudonym = {ws.pseudonymizer.pseudonym(a): a for a in load_agents(ws.state)}
+    stored = pa.concat_tables(
+        [ws.activity.read(t, sorted(recheck_days)) for t in ("records", "study")]
+    )
+    by_pseudonym = {ws.pseudonymizer.pseudonym(a): a for a in ws.db.agents.all()}
     for table in (pending_before, stored):
         agent_ids.update(
             by_pseudonym[p] for p in set(table.column("agent").to_pylist()) if p in by_pseudonym
         )
         days.update(table.column("day").to_pylist())
-    infos = _agent_infos(ws, agent_ids)
-    schedule = _schedule(ws, days)
+    scope = scope_mod.load(ws, agent_ids)
+    pseudonym_of = {a: ws.pseudonymizer.pseudonym(a) for a in agent_ids}
+    schedule = ws.db.schedule.on_days(days)
 
     kept_rows: list[Row] = []
     pending_rows: list[Row] = []
@@ -489,11 +421,10 @@ def reconcile(
                 continue
             flags[(agent_id, day, half)].add(category)
         for (agent_id, day, half), cats in flags.items():
-            info = infos[agent_id]
             half_name = HALF_NAMES[half]
-            fate = route(ws, info, day, half_name, schedule, today)
+            fate = route(scope, agent_id, day, half_name, schedule)
             row = (
-                info.pseudonym,
+                pseudonym_of[agent_id],
                 day,
                 half_name,
                 fate,
@@ -518,7 +449,7 @@ def reconcile(
                 # The agent left the directory: the record is not kept beyond this run.
                 report.expired += 1
                 continue
-            fate = route(ws, infos[agent_id], r["day"], r["half"], schedule, today)
+            fate = route(scope, agent_id, r["day"], r["half"], schedule)
             row = (r["agent"], r["day"], r["half"], fate, r["vpn"], r["mail"], r["apps"])
             if fate in ("telework", "on_site"):
                 kept_rows.append(row)
@@ -530,13 +461,14 @@ def reconcile(
 
     kept = _record_table(kept_rows)
     pend = _record_table(pending_rows)
-    changes: dict[str, dict[date, pa.Table | None]] = {"records": {}, "pending": {}}
-    touched = set(kept.column("day").to_pylist()) | recheck_days
-    untouched_existing = ws.activity.read(
-        "records", sorted(set(kept.column("day").to_pylist()) - recheck_days)
-    )
-    for day in touched:
-        changes["records"][day] = merge_flags(_on_day(untouched_existing, day), _on_day(kept, day))
+    changes: dict[str, dict[date, pa.Table | None]] = {"records": {}, "pending": {}, "study": {}}
+    for fate, table in TABLE_OF_FATE.items():
+        # telework half-days go to the check's records, on-site ones to the study (E8)
+        mine = kept.filter(pc.equal(kept.column("scope"), fate))
+        new_days = set(mine.column("day").to_pylist())
+        untouched_existing = ws.activity.read(table, sorted(new_days - recheck_days))
+        for day in new_days | recheck_days:
+            changes[table][day] = merge_flags(_on_day(untouched_existing, day), _on_day(mine, day))
     # The pending table is rewritten whole: it only ever holds a few days.
     for day in ws.activity.partitions("pending"):
         changes["pending"][day] = None
@@ -548,8 +480,8 @@ def reconcile(
     for e in entries.values():
         totals.update(e.dropped)
     ws.audit.append(
-        actor,
-        "operator",
+        who.login,
+        who.role.value,
         "ingest" if keys_by_file else "rescope",
         reason=tr("ingestion de journaux", "log ingestion")
         if keys_by_file
@@ -568,8 +500,8 @@ def reconcile(
     if before_t0:
         # Rule A6: a backfill older than T0 is refused; the refusal is audited with its count.
         ws.audit.append(
-            actor,
-            "operator",
+            who.login,
+            who.role.value,
             "backfill_refused",
             reason=tr(
                 "données antérieures au T0 des agents (A6)", "data older than the agents' T0 (A6)"
@@ -578,10 +510,10 @@ def reconcile(
         )
 
 
-def rescope(ws: Workspace, days: set[date], actor: str = "operator") -> IngestReport:
+def rescope(ws: Workspace, days: set[date], who: Identity = OPERATOR) -> IngestReport:
     """After a schedule import: re-route pending half-days and stored records of ``days``."""
     report = IngestReport()
-    reconcile(ws, report, {}, {}, days, actor)
+    reconcile(ws, report, {}, {}, days, who)
     return report
 
 

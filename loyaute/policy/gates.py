@@ -12,13 +12,18 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loyaute.config import Settings
 from loyaute.errors import GateError
 from loyaute.i18n import tr
 from loyaute.policy.register import Register
+from loyaute.policy.scope import agent_t0, common_t0
+
+if TYPE_CHECKING:
+    from loyaute.workspace import Workspace
+
+__all__ = ["Gate", "agent_t0", "common_t0", "evaluate", "fingerprint", "require", "status"]
 
 
 @dataclass(frozen=True)
@@ -243,21 +248,19 @@ def evaluate(
     return gates
 
 
-def common_t0(register: Register) -> date | None:
-    """The latest of the committee opinion, the DPIA approval and the délibération's effect."""
-    p = register.purpose
-    dates = [p.committee_opinion_on, p.dpia_approved_on, p.deliberation_effective_on]
-    if not all(dates):
-        return None
-    return max(date.fromisoformat(d) for d in dates)
+def status(ws: Workspace) -> list[Gate]:
+    """The gates of a workspace, with the directory counts A7 needs."""
+    return evaluate(ws.settings, ws.register, ws.db.agents.without_notice(), ws.db.agents.count())
 
 
-def agent_t0(register: Register, notice_on: str | None) -> date | None:
-    """Rule A5: the latest of the agent's notice date and the common dates; None without one."""
-    common = common_t0(register)
-    if common is None or not notice_on:
-        return None
-    return max(common, date.fromisoformat(notice_on))
+INDIVIDUAL_GATES = ("A1", "A2", "A3", "A4", "A5")
+"""The gates every individual output needs (E1), the committee fingerprint included (A4)."""
+
+
+def failing(gates: list[Gate], ids: Iterable[str] = INDIVIDUAL_GATES) -> list[Gate]:
+    """The listed gates that do not hold."""
+    wanted = set(ids)
+    return [g for g in gates if g.id in wanted and not g.ok]
 
 
 def require(gates: list[Gate], ids: Iterable[str], action: str) -> None:

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 
 from loyaute.errors import InputError
 from loyaute.i18n import tr
-from loyaute.store.state import transaction
+from loyaute.policy.roles import Identity
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
 
 
-def record_notices(ws: Workspace, on: date, agent_ids: list[str] | None, actor: str) -> int:
+def record_notices(ws: Workspace, who: Identity, on: date, agent_ids: list[str] | None) -> int:
     """Record that the notice was delivered on ``on`` to these agents (every agent when None)."""
-    known = {r[0] for r in ws.state.execute("SELECT agent_id FROM agents")}
+    known = set(ws.db.agents.all())
     if agent_ids is None:
         targets = sorted(known)
     else:
@@ -35,15 +35,10 @@ def record_notices(ws: Workspace, on: date, agent_ids: list[str] | None, actor: 
                 "empty directory: run `directory import` first",
             )
         )
-    with transaction(ws.state):
-        ws.state.executemany(
-            "INSERT INTO notices(agent_id, delivered_on) VALUES (?, ?) "
-            "ON CONFLICT(agent_id) DO UPDATE SET delivered_on = excluded.delivered_on",
-            [(a, on.isoformat()) for a in targets],
-        )
+    ws.db.notices.record(targets, on)
     ws.audit.append(
-        actor,
-        "dpo",
+        who.login,
+        who.role.value,
         "notice_recorded",
         reason=tr("remise de la notice d'information", "notice delivered"),
         details={"agents": len(targets), "on": on.isoformat()},

@@ -113,6 +113,12 @@ class Purpose(Model):
     retention_justification: str = Field("", description="DPIA justification above 31 days (F2).")
     audit_retention_months: int = Field(12, description="Audit log retention, 12 to 36 (F5).")
     quarantine_retention_days: int = Field(7, description="Malformed-input examples (F6), ≤ 31.")
+    case_answer_days: int = Field(
+        10,
+        ge=1,
+        le=60,
+        description="Working days an agent has to answer a review case before any decision (D5).",
+    )
 
     @field_validator(
         "registered_on", "dpia_approved_on", "committee_opinion_on", "deliberation_effective_on"

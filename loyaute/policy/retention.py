@@ -1,4 +1,4 @@
-"""Retention (rules F2, F4–F6, A6): purge is automatic on every ingest and report, and audited.
+"""Retention (rules F2–F6, A6, E8): purge is automatic on every ingest and report, and audited.
 
 * F2 — half-day records: ``retention_after_month_end_days`` after the end of their month.
 * F4 — records under an open case or dispute are held until the hold's expiry (holds come with
@@ -8,13 +8,15 @@
 * B4 — pending half-days whose schedule never came: ``pending_days``.
 * A6 — anything dated before the common T0 (and, on an explicit ``purge``, before each agent's
   own T0).
+* E8 — the validity study's per-agent on-site half-days, once their week is published: only the
+  job family × week figures remain.
 
-Each purge is written to the audit log with what it removed: counts and dates, never identities.
+The rules of scope (T0, holds, retention dates) come from ``policy/scope.py``. Each purge is
+written to the audit log with what it removed: counts and dates, never identities.
 """
 
 from __future__ import annotations
 
-import calendar
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,10 +26,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loyaute.i18n import tr
-from loyaute.policy.gates import agent_t0, common_t0
+from loyaute.policy import scope as scope_mod
+from loyaute.policy.roles import Identity, Role
+from loyaute.policy.scope import common_t0, expires_on, first_kept_day, month_end
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
+
+__all__ = ["PurgeReport", "expires_on", "first_kept_day", "month_end", "purge"]
+
+SYSTEM = Identity("loyaute", Role.SYSTEM)
+
+Changes = dict[str, dict[date, pa.Table | None]]
 
 
 @dataclass
@@ -43,112 +53,74 @@ class PurgeReport:
         return {"dry_run": self.dry_run, "removed": dict(self.removed), "days": self.days}
 
 
-def month_end(day: date) -> date:
-    """The last day of ``day``'s month."""
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def expires_on(day: date, days_after_month_end: int) -> date:
-    """Rule F2: the first date a record of ``day`` is no longer kept."""
-    return month_end(day) + timedelta(days=days_after_month_end + 1)
-
-
-def first_kept_day(days_after_month_end: int, today: date) -> date:
-    """The oldest day whose records are still kept (F2)."""
-    probe = today - timedelta(days=days_after_month_end + 31)
-    while expires_on(probe, days_after_month_end) <= today:
-        probe += timedelta(days=1)
-    return probe
-
-
-def holds_of(ws: Workspace, pseudonym: str) -> list[tuple[date, date]]:
-    """Periods of one pseudonym's records under an unexpired hold (F4)."""
-    today = ws.clock.now().date().isoformat()
-    return [
-        (date.fromisoformat(r[0]), date.fromisoformat(r[1]))
-        for r in ws.state.execute(
-            "SELECT day_from, day_to FROM holds WHERE agent = ? AND expires_on >= ?",
-            (pseudonym, today),
-        )
-    ]
-
-
-def held_agents(ws: Workspace, day: date) -> set[str]:
-    """Pseudonyms whose records of ``day`` are under a hold (F4)."""
-    try:
-        rows = ws.state.execute(
-            "SELECT agent FROM holds WHERE day_from <= ? AND day_to >= ? AND expires_on >= ?",
-            (day.isoformat(), day.isoformat(), ws.clock.now().date().isoformat()),
-        ).fetchall()
-    except Exception:  # pragma: no cover - the table exists in every workspace
-        return set()
-    return {r[0] for r in rows}
-
-
 def purge(
-    ws: Workspace, dry_run: bool = False, actor: str = "system", per_agent_t0: bool = False
+    ws: Workspace,
+    dry_run: bool = False,
+    who: Identity = SYSTEM,
+    per_agent_t0: bool = False,
 ) -> PurgeReport:
     """Apply every retention rule now."""
     report = PurgeReport(dry_run=dry_run)
-    today = ws.clock.now().astimezone(ws.settings.zone).date()
+    scope = scope_mod.load(ws)
     purpose = ws.register.purpose
-    changes: dict[str, dict[date, pa.Table | None]] = {"records": {}, "pending": {}}
+    changes: Changes = {"records": {}, "pending": {}, "study": {}}
     t0 = common_t0(ws.register)
 
-    for day in ws.activity.partitions("records"):
-        expired = today >= expires_on(day, purpose.retention_after_month_end_days)
-        before = t0 is not None and day < t0
-        if not (expired or before):
-            continue
-        rule = "before_t0" if before else "records_expired"
-        held = held_agents(ws, day) if expired and not before else set()
-        table = ws.activity.read("records", [day])
-        if held:
-            keep = pc.is_in(table.column("agent"), pa.array(sorted(held), pa.string()))
-            kept = table.filter(keep)
-            report.removed[rule] += table.num_rows - kept.num_rows
-            changes["records"][day] = kept
-        else:
-            report.removed[rule] += table.num_rows
-            changes["records"][day] = None
-        report.days.setdefault(rule, []).append(day.isoformat())
+    for table in ("records", "study"):
+        for day in ws.activity.partitions(table):
+            expired = scope.expired(day)
+            before = t0 is not None and day < t0
+            if not (expired or before):
+                continue
+            rule = "before_t0" if before else f"{table}_expired"
+            held = scope.held_on(day) if expired and not before and table == "records" else set()
+            rows = ws.activity.read(table, [day])
+            if held:
+                kept = rows.filter(
+                    pc.is_in(rows.column("agent"), pa.array(sorted(held), pa.string()))
+                )
+                report.removed[rule] += rows.num_rows - kept.num_rows
+                changes[table][day] = kept
+            else:
+                report.removed[rule] += rows.num_rows
+                changes[table][day] = None
+            report.days.setdefault(rule, []).append(day.isoformat())
 
-    horizon = today - timedelta(days=ws.settings.schedule.pending_days)
+    horizon = scope.today - timedelta(days=ws.settings.schedule.pending_days)
     for day in ws.activity.partitions("pending"):
         if day < horizon or (t0 is not None and day < t0):
             report.removed["pending_expired"] += ws.activity.read("pending", [day]).num_rows
             report.days.setdefault("pending_expired", []).append(day.isoformat())
             changes["pending"][day] = None
 
+    _reduce_study(ws, report, changes, publish=not dry_run)
     if per_agent_t0:
-        _purge_before_agent_t0(ws, report, changes)
+        _purge_before_agent_t0(ws, scope, report, changes)
 
-    cutoff_months = purpose.audit_retention_months
-    cutoff = ws.clock.now() - timedelta(days=int(cutoff_months * 30.44))
+    audit_cutoff = ws.clock.now() - timedelta(days=int(purpose.audit_retention_months * 30.44))
     quarantine_cutoff = (
         ws.clock.now() - timedelta(days=purpose.quarantine_retention_days)
     ).isoformat(timespec="seconds")
-    quarantine = ws.state.execute(
-        "SELECT COUNT(*) FROM quarantine WHERE at < ?", (quarantine_cutoff,)
-    ).fetchone()[0]
-    report.removed["quarantine_expired"] += quarantine
     if dry_run:
-        old_audit = ws.audit.conn.execute(
-            "SELECT COUNT(*) FROM audit WHERE at < ?", (cutoff.isoformat(timespec="seconds"),)
-        ).fetchone()[0]
-        report.removed["audit_expired"] += old_audit
+        report.removed["quarantine_expired"] += ws.db.manifest.quarantine_before(quarantine_cutoff)
+        report.removed["audit_expired"] += ws.audit.count_before(
+            audit_cutoff.isoformat(timespec="seconds")
+        )
         report.removed = +report.removed
         return report
 
     ws.activity.commit(changes)
-    ws.state.execute("DELETE FROM quarantine WHERE at < ?", (quarantine_cutoff,))
-    report.removed.update(_purge_state(ws, today))
-    report.removed["audit_expired"] += ws.audit.purge_before(cutoff)
+    with ws.db.transaction():
+        report.removed["quarantine_expired"] += ws.db.manifest.delete_quarantine_before(
+            quarantine_cutoff
+        )
+        report.removed.update(_purge_state(ws, scope))
+    report.removed["audit_expired"] += ws.audit.purge_before(audit_cutoff)
     report.removed = +report.removed
     if report.removed:
         ws.audit.append(
-            actor,
-            "system",
+            who.login,
+            who.role.value,
             "purge",
             reason=tr("application des durées de conservation", "retention applied"),
             details=report.to_json(),
@@ -156,42 +128,53 @@ def purge(
     return report
 
 
-def _purge_state(ws: Workspace, today: date) -> Counter[str]:
+def _reduce_study(ws: Workspace, report: PurgeReport, changes: Changes, publish: bool) -> None:
+    """E8: publish the validity study's closed weeks, then delete their per-agent rows (a dry
+    run publishes nothing and counts the rows of weeks already published)."""
+    from loyaute.reports.presence import VALIDITY, closed_weeks, publish_weeks, week_id  # noqa: PLC0415
+
+    study_days = ws.activity.partitions("study")
+    if not study_days or ws.register.validity_study.registered_on == "":
+        return
+    first = min(study_days)
+    weeks, _ = closed_weeks(
+        ws, first - timedelta(days=first.weekday()), ws.today(), ws.today(), VALIDITY
+    )
+    if weeks and publish:
+        publish_weeks(ws, weeks, VALIDITY)
+    published = ws.db.publication.weeks(VALIDITY.classifications[0])
+    for day in study_days:
+        if week_id(day) in published and changes["study"].get(day, "keep") is not None:
+            report.removed["study_reduced"] += ws.activity.read("study", [day]).num_rows
+            report.days.setdefault("study_reduced", []).append(day.isoformat())
+            changes["study"][day] = None
+
+
+def _purge_state(ws: Workspace, scope: scope_mod.Scope) -> Counter[str]:
     """F2/F3/F4 in app state: the schedule and the agent's declarations, annotations and
     disputes go with their records; expired holds; weekly aggregates after three years."""
     removed: Counter[str] = Counter()
-    horizon = first_kept_day(ws.register.purpose.retention_after_month_end_days, today).isoformat()
-    removed["holds_expired"] = ws.state.execute(
-        "DELETE FROM holds WHERE expires_on < ?", (today.isoformat(),)
-    ).rowcount
-    by_pseudonym = {
-        ws.pseudonymizer.pseudonym(r[0]): r[0]
-        for r in ws.state.execute("SELECT agent_id FROM agents")
-    }
-    held = [
-        (by_pseudonym.get(r[0], ""), r[1], r[2])
-        for r in ws.state.execute("SELECT agent, day_from, day_to FROM holds")
-    ]
-    for table in ("schedule", "declarations", "annotations", "disputes"):
-        rows = ws.state.execute(
-            f"SELECT rowid, agent_id, day FROM {table} WHERE day < ?", (horizon,)
-        ).fetchall()
-        gone = [
-            (r[0],)
-            for r in rows
-            if not any(agent == r[1] and lo <= r[2] <= hi for agent, lo, hi in held)
+    removed["holds_expired"] = ws.db.cases.delete_expired_holds(scope.today)
+    pseudonyms = {ws.pseudonymizer.pseudonym(a): a for a in ws.db.agents.all()}
+    held = [(pseudonyms.get(h.agent, ""), h.day_from, h.day_to) for h in ws.db.cases.holds()]
+
+    def gone(rows: list[tuple[int, str, str]]) -> list[int]:
+        return [
+            rowid
+            for rowid, agent, day in rows
+            if not any(agent == a and lo <= day <= hi for a, lo, hi in held)
         ]
-        ws.state.executemany(f"DELETE FROM {table} WHERE rowid = ?", gone)
-        removed[f"{table}_expired"] = len(gone)
-    three_years = today - timedelta(days=3 * 365 + 1)
-    stale = [
-        (r[0],)
-        for r in ws.state.execute("SELECT DISTINCT week FROM published_cells")
-        if _week_monday(r[0]) < three_years
-    ]
-    ws.state.executemany("DELETE FROM published_cells WHERE week = ?", stale)
-    ws.state.executemany("DELETE FROM published_spans WHERE first_week = ?", stale)
-    removed["aggregates_expired"] = len(stale)
+
+    removed["schedule_expired"] = ws.db.schedule.delete_rows(
+        gone(ws.db.schedule.rows_before(scope.horizon))
+    )
+    for table in ("declarations", "annotations", "disputes"):
+        removed[f"{table}_expired"] = ws.db.individual.delete_rows(
+            table, gone(ws.db.individual.rows_before(table, scope.horizon))
+        )
+    three_years = scope.today - timedelta(days=3 * 365 + 1)
+    stale = [w for w in ws.db.publication.all_weeks() if _week_monday(w) < three_years]
+    removed["aggregates_expired"] = ws.db.publication.delete_weeks(stale) if stale else 0
     return +removed
 
 
@@ -201,22 +184,22 @@ def _week_monday(week: str) -> date:
 
 
 def _purge_before_agent_t0(
-    ws: Workspace, report: PurgeReport, changes: dict[str, dict[date, pa.Table | None]]
+    ws: Workspace, scope: scope_mod.Scope, report: PurgeReport, changes: Changes
 ) -> None:
     """Rule A6, per agent: records dated before the agent's own T0 (a notice date corrected)."""
-    notices = {r[0]: r[1] for r in ws.state.execute("SELECT agent_id, delivered_on FROM notices")}
-    agents = [r[0] for r in ws.state.execute("SELECT agent_id FROM agents")]
-    t0_by_pseudonym = {
-        ws.pseudonymizer.pseudonym(a): agent_t0(ws.register, notices.get(a)) for a in agents
-    }
-    for day in ws.activity.partitions("records"):
-        if changes["records"].get(day, "keep") is None:
-            continue
-        table = ws.activity.read("records", [day])
-        agents_of_day = table.column("agent").to_pylist()
-        keep = [(t := t0_by_pseudonym.get(p)) is not None and day >= t for p in agents_of_day]
-        removed = keep.count(False)
-        if removed:
-            report.removed["before_agent_t0"] += removed
-            report.days.setdefault("before_agent_t0", []).append(day.isoformat())
-            changes["records"][day] = table.filter(pa.array(keep))
+    t0_by_pseudonym = {ws.pseudonymizer.pseudonym(a): facts.t0 for a, facts in scope.agents.items()}
+    for table in ("records", "study"):
+        for day in ws.activity.partitions(table):
+            if changes[table].get(day, "keep") is None:
+                continue
+            current = changes[table].get(day)
+            rows = current if isinstance(current, pa.Table) else ws.activity.read(table, [day])
+            keep = [
+                (t := t0_by_pseudonym.get(p)) is not None and day >= t
+                for p in rows.column("agent").to_pylist()
+            ]
+            dropped = keep.count(False)
+            if dropped:
+                report.removed["before_agent_t0"] += dropped
+                report.days.setdefault("before_agent_t0", []).append(day.isoformat())
+                changes[table][day] = rows.filter(pa.array(keep))

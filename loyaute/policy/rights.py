@@ -1,8 +1,9 @@
-"""The agent's side: declarations (D2), annotations (D3), disputes (D4), objection (G3), access
-requests and their clock (G1), notifications.
+"""The agent's side and the rights: declarations (D2), annotations (D3), disputes (D4), objection
+(G3), access requests and their clock (G1), managers' monthly statements (D2).
 
-Every action on one agent's half-days is written to the audit log (H1). A disputed half-day is
-frozen — excluded from reports and review cases — until a named person resolves it; the
+Each function acts as an authenticated identity through the one door (``policy/access.py``):
+the door checks and audits; a change and its audit record commit together. A disputed half-day
+is frozen — excluded from reports and review cases — until a named person resolves it; the
 resolution and its reason are kept and shown to the agent.
 """
 
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loyaute.errors import InputError, UsageError
 from loyaute.i18n import tr
-from loyaute.reports.agent_view import t0_of
+from loyaute.policy.access import access, individual, require_action
+from loyaute.policy.agent_data import AgentData
+from loyaute.policy.roles import Action, Identity
+from loyaute.policy.scope import month_end
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -25,18 +29,14 @@ ACCESS_WARNING_DAYS = 20
 ACCESS_EXTENSION_DAYS = 61
 
 
-def _now(ws: Workspace) -> str:
-    return ws.clock.now().isoformat(timespec="seconds")
+def _own(ws: Workspace, who: Identity, action: Action, agent_id: str | None) -> AgentData:
+    return individual(ws, who, action, agent_id or who.agent_id)
 
 
-def _check_half_day(
-    ws: Workspace, agent_id: str, day: date, half: str, telework_only: bool
-) -> None:
+def _check_half_day(data: AgentData, day: date, half: str, telework_only: bool) -> None:
     if half not in ("AM", "PM"):
         raise UsageError(tr("demi-journée : AM ou PM", "half-day: AM or PM"))
-    if ws.state.execute("SELECT 1 FROM agents WHERE agent_id = ?", (agent_id,)).fetchone() is None:
-        raise InputError(tr(f"agent inconnu : {agent_id}", f"unknown agent: {agent_id}"))
-    t0 = t0_of(ws, agent_id)
+    t0 = data.t0
     if t0 is None or day < t0:
         raise InputError(
             tr(
@@ -44,11 +44,7 @@ def _check_half_day(
                 f"{day} is before the agent's T0: nothing is kept",
             )
         )
-    row = ws.state.execute(
-        "SELECT kind FROM schedule WHERE agent_id = ? AND day = ? AND half = ?",
-        (agent_id, day.isoformat(), half),
-    ).fetchone()
-    if telework_only and (row is None or row[0] != "telework"):
+    if telework_only and data.kind_of(day, half) != "telework":
         raise InputError(
             tr(
                 f"{day} {half} n'est pas une demi-journée de télétravail au planning",
@@ -57,7 +53,15 @@ def _check_half_day(
         )
 
 
-def declare(ws: Workspace, agent_id: str, day: date, half: str, kind: str, note: str = "") -> None:
+def declare(
+    ws: Workspace,
+    who: Identity,
+    day: date,
+    half: str,
+    kind: str,
+    note: str = "",
+    agent_id: str | None = None,
+) -> None:
     """D2: the agent declares how a telework half-day was worked."""
     if kind not in DECLARATION_KINDS:
         raise UsageError(
@@ -66,198 +70,143 @@ def declare(ws: Workspace, agent_id: str, day: date, half: str, kind: str, note:
                 f"declaration among {', '.join(DECLARATION_KINDS)}",
             )
         )
-    _check_half_day(ws, agent_id, day, half, telework_only=True)
-    ws.state.execute(
-        "INSERT INTO declarations(agent_id, day, half, kind, note, at) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(agent_id, day, half) DO UPDATE SET kind = excluded.kind, note = excluded.note, at = excluded.at",
-        (agent_id, day.isoformat(), half, kind, note, _now(ws)),
-    )
-    ws.audit.append(
-        agent_id,
-        "agent",
-        "declare",
-        agent_id=agent_id,
-        reason=tr("déclaration de l'agent", "agent's declaration"),
-        details={"day": day.isoformat(), "half": half, "kind": kind},
-    )
+    data = _own(ws, who, Action.DECLARE, agent_id)
+    _check_half_day(data, day, half, telework_only=True)
+    details = {"day": day.isoformat(), "half": half, "kind": kind}
+    with data.write(tr("déclaration de l'agent", "agent's declaration"), details):
+        ws.db.individual.declare(data.agent_id, day, half, kind, note, data.now())
 
 
-def annotate(ws: Workspace, agent_id: str, day: date, half: str, text: str) -> None:
+def annotate(
+    ws: Workspace, who: Identity, day: date, half: str, text: str, agent_id: str | None = None
+) -> None:
     """D3: the agent annotates a half-day; the annotation travels with the record everywhere."""
     if not text.strip():
         raise UsageError(tr("annotation vide", "empty annotation"))
-    _check_half_day(ws, agent_id, day, half, telework_only=False)
-    ws.state.execute(
-        "INSERT INTO annotations(agent_id, day, half, text, at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(agent_id, day, half) DO UPDATE SET text = excluded.text, at = excluded.at",
-        (agent_id, day.isoformat(), half, text.strip(), _now(ws)),
-    )
-    ws.audit.append(
-        agent_id,
-        "agent",
-        "annotate",
-        agent_id=agent_id,
-        reason=tr("annotation de l'agent", "agent's annotation"),
-        details={"day": day.isoformat(), "half": half},
-    )
+    data = _own(ws, who, Action.ANNOTATE, agent_id)
+    _check_half_day(data, day, half, telework_only=False)
+    details = {"day": day.isoformat(), "half": half}
+    with data.write(tr("annotation de l'agent", "agent's annotation"), details):
+        ws.db.individual.annotate(data.agent_id, day, half, text.strip(), data.now())
 
 
-def open_dispute(ws: Workspace, agent_id: str, day: date, half: str, reason: str) -> int:
+def open_dispute(
+    ws: Workspace, who: Identity, day: date, half: str, reason: str, agent_id: str | None = None
+) -> int:
     """D4: the agent contests a record; it is frozen until a named person resolves it."""
     if not reason.strip():
         raise UsageError(tr("motif de contestation vide", "empty reason"))
-    _check_half_day(ws, agent_id, day, half, telework_only=False)
-    if ws.state.execute(
-        "SELECT 1 FROM disputes WHERE agent_id = ? AND day = ? AND half = ? AND resolved_at = ''",
-        (agent_id, day.isoformat(), half),
-    ).fetchone():
+    data = _own(ws, who, Action.DISPUTE, agent_id)
+    _check_half_day(data, day, half, telework_only=False)
+    if data.is_disputed(day, half):
         raise InputError(
             tr("cette demi-journée est déjà contestée", "this half-day is already disputed")
         )
-    cur = ws.state.execute(
-        "INSERT INTO disputes(agent_id, day, half, reason, opened_at) VALUES (?, ?, ?, ?, ?)",
-        (agent_id, day.isoformat(), half, reason.strip(), _now(ws)),
-    )
-    ws.audit.append(
-        agent_id,
-        "agent",
-        "dispute",
-        agent_id=agent_id,
-        reason=reason.strip(),
-        details={"day": day.isoformat(), "half": half},
-    )
-    return int(cur.lastrowid or 0)
+    with data.write(reason.strip(), {"day": day.isoformat(), "half": half}) as details:
+        number = ws.db.individual.open_dispute(data.agent_id, day, half, reason.strip(), data.now())
+        details["dispute"] = number
+    return number
 
 
-def resolve_dispute(ws: Workspace, dispute_id: int, by: str, role: str, resolution: str) -> None:
-    """D4: a named person resolves a dispute, with a reason kept and shown to the agent."""
-    row = ws.state.execute("SELECT * FROM disputes WHERE id = ?", (dispute_id,)).fetchone()
-    if row is None or row["resolved_at"]:
+def resolve_dispute(ws: Workspace, who: Identity, dispute_id: int, resolution: str) -> None:
+    """D4: a named person (HR reviewer or DPO) resolves a dispute, with a reason kept and shown
+    to the agent."""
+    if not resolution.strip():
+        raise UsageError(tr("motif de la résolution obligatoire", "a reason is required"))
+    require_action(ws, who, Action.DISPUTE_RESOLVE)
+    found = ws.db.individual.dispute(dispute_id)
+    if found is None or found.resolved_at:
         raise InputError(
             tr(
                 f"contestation {dispute_id} inconnue ou déjà résolue",
                 f"dispute {dispute_id} unknown or already resolved",
             )
         )
-    if not by.strip() or not resolution.strip():
-        raise UsageError(
-            tr("nom et motif de la résolution obligatoires", "name and reason required")
+    data = individual(ws, who, Action.DISPUTE_RESOLVE, found.agent_id)
+    with data.write(resolution.strip(), {"dispute": dispute_id}):
+        ws.db.individual.resolve_dispute(dispute_id, who.login, resolution.strip(), data.now())
+        data.notify(
+            "dispute_resolved",
+            tr(
+                f"Votre contestation du {found.day} {found.half} a été examinée par {who.login} : "
+                f"{resolution.strip()}",
+                f"Your dispute of {found.day} {found.half} was resolved by {who.login}: "
+                f"{resolution.strip()}",
+            ),
         )
-    ws.state.execute(
-        "UPDATE disputes SET resolved_by = ?, resolution = ?, resolved_at = ? WHERE id = ?",
-        (by, resolution.strip(), _now(ws), dispute_id),
-    )
-    notify(
-        ws,
-        row["agent_id"],
-        "dispute_resolved",
-        tr(
-            f"Votre contestation du {row['day']} {row['half']} a été examinée par {by} : {resolution}",
-            f"Your dispute of {row['day']} {row['half']} was resolved by {by}: {resolution}",
-        ),
-    )
-    ws.audit.append(
-        by,
-        role,
-        "dispute_resolved",
-        agent_id=row["agent_id"],
-        reason=resolution.strip(),
-        details={"dispute": dispute_id},
-    )
 
 
-def notify(ws: Workspace, agent_id: str, kind: str, text: str) -> None:
-    """Leave a message the agent sees in their export and portal."""
-    ws.state.execute(
-        "INSERT INTO notifications(agent_id, at, kind, text) VALUES (?, ?, ?, ?)",
-        (agent_id, _now(ws), kind, text),
-    )
-
-
-def object_to_processing(ws: Workspace, agent_id: str, reason: str) -> int:
+def object_to_processing(
+    ws: Workspace, who: Identity, reason: str, agent_id: str | None = None
+) -> int:
     """G3: processing of that agent stops (no ingest, no reports, no case) pending a decision."""
-    if ws.state.execute("SELECT 1 FROM agents WHERE agent_id = ?", (agent_id,)).fetchone() is None:
-        raise InputError(tr(f"agent inconnu : {agent_id}", f"unknown agent: {agent_id}"))
-    cur = ws.state.execute(
-        "INSERT INTO objections(agent_id, reason, since) VALUES (?, ?, ?)",
-        (agent_id, reason, _now(ws)),
-    )
-    ws.audit.append(agent_id, "agent", "objection", agent_id=agent_id, reason=reason)
-    return int(cur.lastrowid or 0)
+    if not reason.strip():
+        raise UsageError(tr("motif de l'opposition vide", "empty reason"))
+    data = _own(ws, who, Action.OBJECT, agent_id)
+    with data.write(reason.strip()) as details:
+        number = ws.db.individual.object(data.agent_id, reason.strip(), data.now())
+        details["objection"] = number
+    return number
 
 
-def decide_objection(ws: Workspace, objection_id: int, decision: str, reason: str, by: str) -> None:
-    """G3: the documented decision on an objection (``upheld`` stops processing for good)."""
-    if decision not in ("upheld", "rejected"):
+DECISIONS = {
+    "upheld": ("accueillie", "upheld"),
+    "rejected": ("rejetée", "rejected"),
+}
+
+
+def decide_objection(
+    ws: Workspace, who: Identity, objection_id: int, decision: str, reason: str
+) -> None:
+    """G3: the DPO's documented decision on an objection (``upheld`` stops processing for good)."""
+    if decision not in DECISIONS:
         raise UsageError(tr("décision : upheld ou rejected", "decision: upheld or rejected"))
     if not reason.strip():
         raise UsageError(tr("la décision doit être motivée", "the decision must give its reasons"))
-    row = ws.state.execute("SELECT * FROM objections WHERE id = ?", (objection_id,)).fetchone()
-    if row is None or row["decided_on"]:
+    require_action(ws, who, Action.OBJECTION_DECIDE)
+    found = ws.db.individual.objection(objection_id)
+    if found is None or found.decided_on:
         raise InputError(
             tr(
                 f"opposition {objection_id} inconnue ou déjà tranchée",
                 f"objection {objection_id} unknown or already decided",
             )
         )
-    ws.state.execute(
-        "UPDATE objections SET decided_on = ?, decision = ?, decision_reason = ? WHERE id = ?",
-        (_now(ws), decision, reason.strip(), objection_id),
-    )
-    notify(
-        ws,
-        row["agent_id"],
-        "objection_decided",
-        tr(
-            f"Décision sur votre opposition : {decision} — {reason}",
-            f"Decision on your objection: {decision} — {reason}",
-        ),
-    )
-    ws.audit.append(
-        by,
-        "dpo",
-        "objection_decided",
-        agent_id=row["agent_id"],
-        reason=reason.strip(),
-        details={"decision": decision},
-    )
+    data = individual(ws, who, Action.OBJECTION_DECIDE, found.agent_id)
+    with data.write(reason.strip(), {"decision": decision, "objection": objection_id}):
+        ws.db.individual.decide_objection(objection_id, data.now(), decision, reason.strip())
+        label = tr(*DECISIONS[decision])
+        data.notify(
+            "objection_decided",
+            tr(
+                f"Décision sur votre opposition : {label} — {reason.strip()}",
+                f"Decision on your objection: {label} — {reason.strip()}",
+            ),
+        )
 
 
-def record_access_request(ws: Workspace, agent_id: str, on: date) -> int:
-    """G1: an access request, with its one-month clock."""
-    if ws.state.execute("SELECT 1 FROM agents WHERE agent_id = ?", (agent_id,)).fetchone() is None:
-        raise InputError(tr(f"agent inconnu : {agent_id}", f"unknown agent: {agent_id}"))
-    cur = ws.state.execute(
-        "INSERT INTO access_requests(agent_id, requested_on) VALUES (?, ?)",
-        (agent_id, on.isoformat()),
-    )
-    ws.audit.append(
-        "dpo",
-        "dpo",
-        "access_request",
-        agent_id=agent_id,
-        reason=tr("demande d'accès (art. 15)", "access request (art. 15)"),
-    )
-    return int(cur.lastrowid or 0)
+def record_access_request(ws: Workspace, who: Identity, agent_id: str, on: date) -> int:
+    """G1: the DPO records an access request, with its one-month clock."""
+    data = individual(ws, who, Action.ACCESS_REQUEST, agent_id)
+    with data.write(tr("demande d'accès (art. 15)", "access request (art. 15)")) as details:
+        number = ws.db.individual.request_access(agent_id, on)
+        details["request"] = number
+    return number
 
 
-def extend_access_request(ws: Workspace, request_id: int, reason: str) -> None:
-    """G1: the reasoned two-month extension (art. 12(3))."""
+def extend_access_request(ws: Workspace, who: Identity, request_id: int, reason: str) -> None:
+    """G1: the reasoned two-month extension (art. 12(3)), audited on the agent's record."""
     if not reason.strip():
         raise UsageError(
             tr("la prolongation doit être motivée", "the extension must give its reasons")
         )
-    ws.state.execute(
-        "UPDATE access_requests SET extended_reason = ? WHERE id = ?", (reason.strip(), request_id)
-    )
-
-
-def close_access_requests(ws: Workspace, agent_id: str) -> None:
-    """The access export answers the agent's open requests."""
-    ws.state.execute(
-        "UPDATE access_requests SET answered_on = ? WHERE agent_id = ? AND answered_on = ''",
-        (ws.clock.now().date().isoformat(), agent_id),
-    )
+    require_action(ws, who, Action.ACCESS_REQUEST)
+    found = ws.db.individual.access_request(request_id)
+    if found is None:
+        raise InputError(tr(f"demande {request_id} inconnue", f"unknown request {request_id}"))
+    data = individual(ws, who, Action.ACCESS_REQUEST, found.agent_id)
+    with data.write(reason.strip(), {"request": request_id, "extended": True}):
+        ws.db.individual.extend_access_request(request_id, reason.strip())
 
 
 @dataclass(frozen=True)
@@ -271,106 +220,128 @@ class RequestClock:
     status: str  # answered, open, warning, extended, overdue
 
 
-def access_request_clocks(ws: Workspace) -> list[RequestClock]:
+def access_request_clocks(ws: Workspace, who: Identity) -> list[RequestClock]:
     """Every access request with its deadline and state (warning at day 20, due at day 30)."""
-    today = ws.clock.now().date()
+    require_action(ws, who, Action.ACCESS_REQUEST)
+    today = ws.today()
     out = []
-    for r in ws.state.execute("SELECT * FROM access_requests ORDER BY id"):
-        requested = date.fromisoformat(r["requested_on"])
+    for r in ws.db.individual.access_requests():
+        requested = date.fromisoformat(r.requested_on)
         due = requested + timedelta(
-            days=ACCESS_DEADLINE_DAYS + (ACCESS_EXTENSION_DAYS if r["extended_reason"] else 0)
+            days=ACCESS_DEADLINE_DAYS + (ACCESS_EXTENSION_DAYS if r.extended_reason else 0)
         )
-        if r["answered_on"]:
+        if r.answered_on:
             status = "answered"
         elif today > due:
             status = "overdue"
-        elif r["extended_reason"]:
+        elif r.extended_reason:
             status = "extended"
         elif (today - requested).days >= ACCESS_WARNING_DAYS:
             status = "warning"
         else:
             status = "open"
-        out.append(RequestClock(r["id"], r["agent_id"], r["requested_on"], due.isoformat(), status))
+        out.append(RequestClock(r.id, r.agent_id, r.requested_on, due.isoformat(), status))
     return out
 
 
-def agent_side(ws: Workspace, agent_id: str) -> dict[str, Any]:
-    """Declarations, annotations, disputes, notifications and cases of one agent."""
-
-    def rows(sql: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in ws.state.execute(sql, (agent_id,))]
-
-    return {
-        "declarations": rows(
-            "SELECT day, half, kind, note, at FROM declarations WHERE agent_id = ? ORDER BY day, half"
-        ),
-        "annotations": rows(
-            "SELECT day, half, text, at FROM annotations WHERE agent_id = ? ORDER BY day, half"
-        ),
-        "disputes": rows(
-            "SELECT id, day, half, reason, opened_at, resolved_by, resolution, resolved_at FROM disputes WHERE agent_id = ? ORDER BY id"
-        ),
-        "notifications": rows(
-            "SELECT at, kind, text FROM notifications WHERE agent_id = ? ORDER BY id"
-        ),
-        "cases": rows(
-            "SELECT id, reviewer, reason, day_from, day_to, opened_at, closed_at, outcome FROM cases WHERE agent_id = ? ORDER BY id"
-        ),
-        "objections": rows(
-            "SELECT id, reason, since, decided_on, decision, decision_reason FROM objections WHERE agent_id = ? ORDER BY id"
-        ),
-    }
+# --- monthly statements (D2) ------------------------------------------------------------------------
 
 
-def validate_statement(ws: Workspace, manager_id: str, month: str) -> list[dict[str, Any]]:
-    """D2: the manager validates the monthly statement of their agents' declarations.
+@dataclass(frozen=True)
+class StatementLine:
+    """One agent's line of a monthly statement: declarations, never traces."""
 
-    The manager sees, per agent, telework half-days and declarations — never traces — and each
-    agent's line is an access to individual data, written to the audit log."""
+    agent_id: str
+    display_name: str
+    telework_half_days: int
+    declared: int
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A manager's monthly statement of declarations."""
+
+    month: str
+    lines: list[StatementLine]
+    validated_at: str
+    closed: bool
+    """Only a closed month can be validated."""
+
+
+def _month(text: str, today: date) -> tuple[date, date]:
     try:
-        first = date.fromisoformat(month + "-01")
+        first = date.fromisoformat(text + "-01")
     except ValueError as exc:
         raise UsageError(tr("mois AAAA-MM", "month YYYY-MM")) from exc
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    agents = ws.state.execute(
-        "SELECT agent_id, display_name FROM agents WHERE manager_id = ? ORDER BY agent_id",
-        (manager_id,),
-    ).fetchall()
-    if not agents:
+    if first > today:
         raise InputError(
             tr(
-                f"aucun agent n'a pour responsable {manager_id}",
-                f"no agent has {manager_id} as manager",
+                f"{text} n'a pas commencé : aucun relevé à afficher",
+                f"{text} has not started: there is no statement yet",
             )
         )
-    rows = []
-    for agent_id, name in agents:
-        telework = ws.state.execute(
-            "SELECT COUNT(*) FROM schedule WHERE agent_id = ? AND kind = 'telework' AND day BETWEEN ? AND ?",
-            (agent_id, first.isoformat(), last.isoformat()),
-        ).fetchone()[0]
-        declared = ws.state.execute(
-            "SELECT COUNT(*) FROM declarations WHERE agent_id = ? AND day BETWEEN ? AND ?",
-            (agent_id, first.isoformat(), last.isoformat()),
-        ).fetchone()[0]
-        rows.append(
-            {
-                "agent_id": agent_id,
-                "display_name": name,
-                "telework_half_days": telework,
-                "declared": declared,
-            }
-        )
-        ws.audit.append(
-            manager_id,
-            "manager",
-            "statement_view",
-            agent_id=agent_id,
-            reason=tr(f"relevé mensuel {month}", f"monthly statement {month}"),
-        )
-    ws.state.execute(
-        "INSERT INTO statements(manager_id, month, validated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(manager_id, month) DO UPDATE SET validated_at = excluded.validated_at",
-        (manager_id, month, _now(ws)),
+    return first, month_end(first)
+
+
+def show_statement(ws: Workspace, who: Identity, month: str) -> Statement:
+    """D2: the statement of a month for the agents a manager manages — telework half-days and
+    declarations, never traces. One audit record per statement, naming every agent shown."""
+    first, last = _month(month, ws.today())
+    managed = [a.agent_id for a in ws.db.agents.of_manager(who.agent_id)] if who.agent_id else []
+    if not managed:
+        require_action(ws, who, Action.STATEMENT_VIEW)
+        return Statement(month, [], "", last < ws.today())
+    granted = access(
+        ws,
+        who,
+        Action.STATEMENT_VIEW,
+        managed,
+        reason=tr(f"relevé mensuel {month}", f"monthly statement {month}"),
+        details={"month": month},
     )
-    return rows
+    lines = []
+    for data in granted:
+        rows = data.records(first, last)
+        lines.append(
+            StatementLine(
+                data.agent_id,
+                data.agent.display_name,
+                len(rows),
+                sum(1 for r in rows if r.declaration),
+            )
+        )
+    validated = ws.db.individual.statement_validated_at(who.agent_id, month)
+    return Statement(month, lines, validated, last < ws.today())
+
+
+def validate_statement(ws: Workspace, who: Identity, month: str) -> str:
+    """D2: the manager validates a closed month's statement (never the current or a future
+    month); returns when it was validated."""
+    first, last = _month(month, ws.today())
+    if last >= ws.today():
+        raise InputError(
+            tr(
+                f"le mois {month} n'est pas terminé : il sera validable à partir du "
+                f"{last + timedelta(days=1)}",
+                f"{month} is not over: it can be validated from {last + timedelta(days=1)}",
+            )
+        )
+    require_action(ws, who, Action.STATEMENT_VALIDATE)
+    managed = [a.agent_id for a in ws.db.agents.of_manager(who.agent_id)] if who.agent_id else []
+    if not managed:
+        raise InputError(
+            tr("aucun agent ne vous est rattaché", "no agent reports to you"),
+        )
+    granted = access(ws, who, Action.STATEMENT_VALIDATE, managed)
+    now = granted[0].now()
+    with ws.db.transaction():
+        ws.db.individual.validate_statement(who.agent_id, month, now)
+        ws.audit.append(
+            who.login,
+            who.role.value,
+            Action.STATEMENT_VALIDATE.value,
+            reason=tr(f"validation du relevé {month}", f"statement {month} validated"),
+            details={"month": month, "from": first.isoformat()},
+            subjects=managed,
+        )
+    return now

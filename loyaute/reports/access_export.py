@@ -1,10 +1,13 @@
 """The agent's access export (rules G2, I1, I2, E6): everything kept about them, and who looked.
 
-``records.csv`` (every half-day kept, with declaration and annotation), ``viewers.csv`` (every
-access to their data: when, who, in what role, what, why), ``export.json`` (all of it plus the
-legal basis, retention dates and rights) and ``index.html`` (the same, readable, in French). The
-right of access never stops: this export works even when the committee gate (A4) does not hold.
-Every export says that a missing digital trace does not establish that no work was done (I2).
+``records.csv`` (every telework half-day kept, with declaration and annotation), ``study.csv``
+(the on-site half-days the validity study holds about them until their week is published — a
+separate purpose, never shown to anyone else, E8), ``viewers.csv`` (every access to their data:
+when, who, in what role, what, why), ``export.json`` (all of it plus the legal basis, retention
+dates and rights) and ``index.html`` (the same, readable, in French). The right of access never
+stops: this export works even when the committee gate (A4) does not hold. Every export says that
+a missing digital trace does not establish that no work was done (I2). It is made through the
+one door (``policy/access.py``): by the agent themself, or by the DPO answering their request.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from loyaute.errors import InputError
 from loyaute.i18n import tr
-from loyaute.policy.retention import expires_on
-from loyaute.policy.rights import agent_side, close_access_requests
-from loyaute.reports.agent_view import RECORD_COLUMNS, RecordRow, agent_records, t0_of
+from loyaute.policy.access import individual
+from loyaute.policy.agent_data import RECORD_COLUMNS, AgentData
+from loyaute.policy.roles import Action, Identity, Role
+from loyaute.policy.scope import expires_on
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -56,6 +59,7 @@ class ExportResult:
     out: Path
     records: int
     viewers: int
+    study: int = 0
 
 
 def _environment() -> Environment:
@@ -67,18 +71,16 @@ def _environment() -> Environment:
     )
 
 
-def build_export(ws: Workspace, agent_id: str) -> dict[str, Any]:
+def build_export(ws: Workspace, data: AgentData) -> dict[str, Any]:
     """The export's content (also the JSON file)."""
-    agent = ws.state.execute("SELECT * FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
-    if agent is None:
-        raise InputError(tr(f"agent inconnu : {agent_id}", f"unknown agent: {agent_id}"))
-    records: list[RecordRow] = agent_records(ws, agent_id)
+    records = data.records()
+    study = data.study()
     viewers = [
         {"at": e.at, "actor": e.actor, "role": e.role, "action": e.action, "reason": e.reason}
-        for e in ws.audit.entries(agent_id)
+        for e in data.viewers()
     ]
     purpose = ws.register.purpose
-    t0 = t0_of(ws, agent_id)
+    t0 = data.t0
     retention = [
         {
             "date": r.date,
@@ -89,14 +91,14 @@ def build_export(ws: Workspace, agent_id: str) -> dict[str, Any]:
         }
         for r in records
     ]
-    side = agent_side(ws, agent_id)
+    agent = data.agent
     return {
-        **side,
+        **data.side(),
         "agent": {
-            "agent_id": agent["agent_id"],
-            "display_name": agent["display_name"],
-            "service": agent["service"],
-            "job_family": agent["job_family"],
+            "agent_id": agent.agent_id,
+            "display_name": agent.display_name,
+            "service": agent.service,
+            "job_family": agent.job_family,
         },
         "generated_at": ws.clock.now().isoformat(timespec="seconds"),
         "controller": ws.register.controller.name,
@@ -113,30 +115,39 @@ def build_export(ws: Workspace, agent_id: str) -> dict[str, Any]:
             "per_record": retention,
         },
         "records": [r.as_dict() for r in records],
+        "validity_study": {
+            "purpose": "étude de validité (finalité distincte, agrégée seulement)",
+            "visible_to": "vous seul (et le DPO lorsqu'il répond à votre demande d'accès)",
+            "kept_until": "publication de la semaine (chiffres par famille de métiers et semaine)",
+            "records": [r.as_dict() for r in study],
+        },
         "viewers": viewers,
         "rights": RIGHTS_FR,
         "statement": {"fr": NO_PROOF_FR, "en": NO_PROOF_EN},
     }
 
 
-def write_export(
-    ws: Workspace, agent_id: str, out: Path, actor: str, role: str = "dpo"
-) -> ExportResult:
-    """Write the four files of the export into ``out`` and audit it."""
-    # Audited first, so the export lists itself among the accesses.
-    ws.audit.append(
-        actor,
-        role,
-        "access_export",
-        agent_id=agent_id,
+def write_export(ws: Workspace, who: Identity, agent_id: str, out: Path) -> ExportResult:
+    """Write the files of the export into ``out``; the door checks and audits it first, so the
+    export lists itself among the accesses."""
+    action = Action.OWN_EXPORT if who.role is Role.AGENT else Action.ACCESS_EXPORT
+    data = individual(
+        ws,
+        who,
+        action,
+        agent_id,
         reason=tr("droit d'accès (art. 15 RGPD)", "right of access (GDPR art. 15)"),
     )
-    content = build_export(ws, agent_id)
+    content = build_export(ws, data)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "records.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(RECORD_COLUMNS))
         writer.writeheader()
         writer.writerows(content["records"])
+    with (out / "study.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(RECORD_COLUMNS))
+        writer.writeheader()
+        writer.writerows(content["validity_study"]["records"])
     with (out / "viewers.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(VIEWER_COLUMNS))
         writer.writeheader()
@@ -146,5 +157,10 @@ def write_export(
     )
     html = _environment().get_template("access_export.html").render(**content)
     (out / "index.html").write_text(html, encoding="utf-8")
-    close_access_requests(ws, agent_id)
-    return ExportResult(out, len(content["records"]), len(content["viewers"]))
+    data.answer_access_requests()
+    return ExportResult(
+        out,
+        len(content["records"]),
+        len(content["viewers"]),
+        len(content["validity_study"]["records"]),
+    )

@@ -23,9 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from loyaute.policy.aggregate import (
+    first_scheduled_day,
+    half_day_frame,
+    last_traced_day,
+    scheduled_days_from,
+)
 from loyaute.reports.disclosure import Cell, protect
-from loyaute.reports.frames import half_day_frame
-from loyaute.store.query import run
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -97,14 +101,11 @@ def data_is_in(ws: Workspace, weeks: list[str]) -> set[str]:
     last scheduled day (a week with nothing scheduled is in once the schedule goes beyond it)."""
     if not weeks:
         return set()
-    traced = run(ws.activity, "SELECT max(day) AS d FROM records").column("d")[0].as_py()
+    traced = last_traced_day(ws)
     if traced is None:
         return set()
     last_day: dict[str, date] = {}
-    for (text,) in ws.state.execute(
-        "SELECT DISTINCT day FROM schedule WHERE day >= ?", (week_monday(weeks[0]).isoformat(),)
-    ):
-        day = date.fromisoformat(text)
+    for day in scheduled_days_from(ws, week_monday(weeks[0])):
         week = week_id(day)
         last_day[week] = max(day, last_day.get(week, day))
     reached = max(last_day, default="")
@@ -133,13 +134,7 @@ Item = tuple[str, tuple[str, ...], bool, bool]
 
 
 def _published(ws: Workspace, lattice: Lattice) -> set[str]:
-    return {
-        r[0]
-        for r in ws.state.execute(
-            "SELECT DISTINCT week FROM published_cells WHERE classification = ?",
-            (lattice.classifications[0],),
-        )
-    }
+    return ws.db.publication.weeks(lattice.classifications[0])
 
 
 def closed_weeks(
@@ -166,10 +161,10 @@ def publish_weeks(ws: Workspace, weeks: list[str], lattice: Lattice = PRESENCE) 
     todo = sorted(w for w in weeks if w not in published)
     if not todo:
         return
-    earliest = ws.state.execute("SELECT MIN(day) FROM schedule").fetchone()[0]
+    earliest = first_scheduled_day(ws)
     lo = week_monday(todo[0])
     if earliest:
-        lo = min(lo, date.fromisoformat(earliest))
+        lo = min(lo, earliest)
     latest = max([*todo, *published])
     frame = half_day_frame(ws, lattice.kind, lo, week_monday(latest) + timedelta(days=6))
     first, second = lattice.flags
@@ -210,20 +205,18 @@ def _publish_week(ws: Workspace, lattice: Lattice, week: str, items: list[Item])
             cells.append(Cell(classification, group, frozenset(atoms), len(agents)))
     suppressed = protect(cells, {a: len(s) for a, s in atom_agents.items()}, k)
     now = ws.clock.now().isoformat(timespec="seconds")
-    rows = []
+    rows: list[tuple[str, str, str, int, int, int, int, int, str]] = []
     for cell in cells:
         hidden = cell.key in suppressed
         totals = [sum(values[a][i] for a in cell.atoms) for i in range(3)]
-        shown = [0, 0, 0, 0] if hidden else [cell.agents, *totals]
-        rows.append((cell.classification, cell.group, week, *shown, int(hidden), now))
+        count, tele, trace, declared = (0, 0, 0, 0) if hidden else (cell.agents, *totals)
+        rows.append(
+            (cell.classification, cell.group, week, count, tele, trace, declared, int(hidden), now)
+        )
     if not rows:
         # An empty week is published as such, so it is not recomputed later.
         rows.append((lattice.classifications[0], "", week, 0, 0, 0, 0, 0, now))
-    ws.state.executemany(
-        "INSERT OR IGNORE INTO published_cells(classification, grp, week, agents, telework, "
-        "with_trace, declared, suppressed, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    ws.db.publication.add_cells(rows)
 
 
 def _publish_spans(
@@ -235,13 +228,7 @@ def _publish_spans(
     a week published late (its data came late) still gets its spans."""
     rows = []
     for position, classification in enumerate(lattice.classifications):
-        group_weeks: dict[str, list[str]] = defaultdict(list)
-        for r in ws.state.execute(
-            "SELECT grp, week FROM published_cells WHERE classification = ? AND grp != '' "
-            "ORDER BY week",
-            (classification,),
-        ):
-            group_weeks[r[0]].append(r[1])
+        group_weeks = ws.db.publication.group_weeks(classification)
         members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         for week, items in by_week.items():
             for agent_id, groups, _, _ in items:
@@ -259,11 +246,7 @@ def _publish_spans(
                         seen |= present[other]
                         span = (week, other) if forward else (other, week)
                         rows.append((classification, group, *span, len(seen)))
-    ws.state.executemany(
-        "INSERT OR IGNORE INTO published_spans(classification, grp, first_week, last_week, "
-        "agents) VALUES (?, ?, ?, ?, ?)",
-        rows,
-    )
+    ws.db.publication.add_spans(rows)
 
 
 def week_cells(
@@ -272,23 +255,16 @@ def week_cells(
     """group → week → frozen cell."""
     out: dict[str, dict[str, WeekCell]] = defaultdict(dict)
     for week in weeks:
-        for r in ws.state.execute(
-            "SELECT grp, agents, telework, with_trace, declared, suppressed FROM published_cells "
-            "WHERE classification = ? AND week = ? AND grp != ''",
-            (classification, week),
-        ):
-            out[r[0]][week] = WeekCell(r[1], r[2], r[3], r[4], bool(r[5]))
+        for c in ws.db.publication.cells(classification, week):
+            out[c.group][week] = WeekCell(
+                c.agents, c.telework, c.with_trace, c.declared, c.suppressed
+            )
     return out
 
 
 def span_agents(ws: Workspace, classification: str, group: str, weeks: list[str]) -> int | None:
     """The frozen distinct agent count of a span of weeks (None when it was never computable)."""
-    row = ws.state.execute(
-        "SELECT agents FROM published_spans WHERE classification = ? AND grp = ? "
-        "AND first_week = ? AND last_week = ?",
-        (classification, group, weeks[0], weeks[-1]),
-    ).fetchone()
-    return None if row is None else int(row[0])
+    return ws.db.publication.span(classification, group, weeks[0], weeks[-1])
 
 
 def _row(
@@ -326,13 +302,12 @@ def presence(
     """The aggregated report (rows not yet masked for the reader's role)."""
     if by not in CLASSIFICATIONS:
         raise ValueError(by)
-    today = ws.clock.now().astimezone(ws.settings.zone).date()
+    today = ws.today()
     hi = day_to or today
     if day_from is not None:
         lo = day_from
     else:  # everything kept: from the Monday of the first scheduled day
-        earliest = ws.state.execute("SELECT MIN(day) FROM schedule").fetchone()[0]
-        lo = date.fromisoformat(earliest) if earliest else hi + timedelta(days=1)
+        lo = first_scheduled_day(ws) or hi + timedelta(days=1)
         lo -= timedelta(days=lo.weekday())
     weeks, waiting = closed_weeks(ws, lo, hi, today)
     publish_weeks(ws, weeks)

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from loyaute.errors import UsageError
 from loyaute.i18n import tr
 from loyaute.policy import gates as gates_mod
-from loyaute.policy.access import TRACE_COLUMNS_DECLARATIVE, check_role
+from loyaute.policy.access import require_action
 from loyaute.policy.retention import purge
+from loyaute.policy.roles import Action, Identity, Role
 from loyaute.reports.presence import TRACE_COLUMNS, PresenceReport, presence
 from loyaute.reports.validity import ValidityReport, validity
 
@@ -25,37 +26,30 @@ NO_PROOF = (
 )
 
 
-def _prepare(ws: Workspace, actor: str, role: str, report: str) -> None:
+def _prepare(ws: Workspace, who: Identity, action: Action) -> None:
     gates = gates_mod.evaluate(ws.settings, ws.register)
     gates_mod.require(gates, ("A1", "A2", "A3"), tr("rapport", "report"))
-    purge(ws, actor=actor)
-    check_role(ws, actor, role, report)
+    purge(ws)
+    require_action(ws, who, action)
 
 
-def managed_services(ws: Workspace, manager_id: str) -> set[str]:
-    """Services of the agents whose manager is ``manager_id`` (E5: a manager's own service)."""
-    return {
-        r[0]
-        for r in ws.state.execute(
-            "SELECT DISTINCT service FROM agents WHERE manager_id = ?", (manager_id,)
-        )
-    }
+def managed_services(ws: Workspace, who: Identity) -> set[str]:
+    """Services of the agents a manager manages (E5: a manager's own service)."""
+    return ws.db.agents.services_of_manager(who.agent_id) if who.agent_id else set()
 
 
 def run_presence(
     ws: Workspace,
-    actor: str,
-    role: str,
+    who: Identity,
     by: str = "service",
     period: str | None = None,
     day_from: date | None = None,
     day_to: date | None = None,
-    manager_id: str | None = None,
 ) -> PresenceReport:
     """``report presence`` for a reader in a role."""
-    _prepare(ws, actor, role, "presence")
+    _prepare(ws, who, Action.REPORT_PRESENCE)
     groups = None
-    if role == "manager":
+    if who.role is Role.MANAGER:
         if by != "service":
             raise UsageError(
                 tr(
@@ -63,9 +57,9 @@ def run_presence(
                     "a manager sees their own service's aggregates (--by service)",
                 )
             )
-        groups = managed_services(ws, manager_id or actor)
+        groups = managed_services(ws, who)
     report = presence(ws, by=by, period=period, day_from=day_from, day_to=day_to, groups=groups)
-    if ws.register.purpose.mode == "declarative" and role not in TRACE_COLUMNS_DECLARATIVE:
+    if ws.register.purpose.mode == "declarative" and not who.may(Action.REPORT_TRACES):
         for row in report.rows:
             for column in TRACE_COLUMNS:
                 row[column] = ""
@@ -74,9 +68,9 @@ def run_presence(
         )
     report.parameters["statement"] = tr(*NO_PROOF)
     ws.audit.append(
-        actor,
-        role,
-        "report_presence",
+        who.login,
+        who.role.value,
+        Action.REPORT_PRESENCE.value,
         reason=tr("rapport agrégé", "aggregate report"),
         details={k: str(v) for k, v in report.parameters.items() if k != "statement"},
     )
@@ -84,16 +78,16 @@ def run_presence(
 
 
 def run_validity(
-    ws: Workspace, actor: str, role: str, day_from: date | None = None, day_to: date | None = None
+    ws: Workspace, who: Identity, day_from: date | None = None, day_to: date | None = None
 ) -> ValidityReport:
     """``report validity`` for a reader in a role."""
-    _prepare(ws, actor, role, "validity")
+    _prepare(ws, who, Action.REPORT_VALIDITY)
     report = validity(ws, day_from, day_to)
     report.parameters["statement"] = tr(*NO_PROOF)
     ws.audit.append(
-        actor,
-        role,
-        "report_validity",
+        who.login,
+        who.role.value,
+        Action.REPORT_VALIDITY.value,
         reason=tr("étude de validité", "validity study"),
         details={k: str(v) for k, v in report.parameters.items() if k != "statement"},
     )

@@ -5,6 +5,12 @@ Layout::
     store/activity/CURRENT                       the committed generation ("000042")
     store/activity/gen-000042/records/day=2026-03-02/part.parquet
     store/activity/gen-000042/pending/day=2026-03-02/part.parquet
+    store/activity/gen-000042/study/day=2026-03-02/part.parquet
+
+``records`` holds the telework half-days of the check (scope ``telework``); ``study`` the on-site
+half-days of the validity study (scope ``on_site``), a purpose of its own that no individual path
+reads (E8) and whose rows go once their week is published; ``pending`` what waits for the
+schedule (B4).
 
 A commit builds a new generation beside the current one — changed days written anew, unchanged
 days hard-linked — then switches ``CURRENT`` with an atomic rename. A crash at any point leaves
@@ -48,7 +54,7 @@ RECORD_SCHEMA = pa.schema(
 (``telework`` for the check, ``on_site`` for the validity study) and one flag per category."""
 
 ALLOWED_COLUMNS = frozenset(RECORD_SCHEMA.names)
-TABLES = ("records", "pending")
+TABLES = ("records", "pending", "study")
 FLAGS = ("vpn", "mail", "apps")
 
 

@@ -1,18 +1,25 @@
-"""App state in SQLite: directory, logins, schedule, notices, ingest manifest, quarantine.
+"""App state in SQLite: one file, a versioned schema, and the repositories that read and write it.
 
 The activity store (Parquet, ``store/records.py``) holds only pseudonymous half-day flags; every
-other piece of state lives here, in one SQLite file with a versioned schema. The audit log has a
-database of its own (``policy/audit.py``), kept apart from both.
+other piece of state lives here. The audit log has a database of its own (``store/audit.py``),
+kept apart from both. ``Database`` opens the file and hands out one typed repository per kind of
+record; every write happens inside a transaction (``Database.transaction``), and nothing outside
+``loyaute/store/`` runs SQL (a ruff rule bans ``sqlite3`` and ``duckdb`` elsewhere).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
+from typing import Any, TypeVar
 
-SCHEMA_VERSION = 1
+T = TypeVar("T")
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -110,7 +117,9 @@ CREATE TABLE IF NOT EXISTS cases (
     opened_by TEXT NOT NULL,
     closed_at TEXT NOT NULL DEFAULT '',
     outcome TEXT NOT NULL DEFAULT '',
-    evidence TEXT NOT NULL DEFAULT ''
+    evidence TEXT NOT NULL DEFAULT '',
+    answer_due TEXT NOT NULL DEFAULT '',
+    decided_by TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS case_answers (
     id INTEGER PRIMARY KEY,
@@ -176,7 +185,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     login TEXT NOT NULL REFERENCES accounts(login) ON DELETE CASCADE,
     csrf TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
+    expires_at TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'web'
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    login TEXT NOT NULL REFERENCES accounts(login) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
@@ -188,10 +206,50 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 """
 
+MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
+    # version reached → (table, column, definition) added to a database of the version before
+    2: [
+        ("cases", "answer_due", "TEXT NOT NULL DEFAULT ''"),
+        ("cases", "decided_by", "TEXT NOT NULL DEFAULT ''"),
+        ("sessions", "kind", "TEXT NOT NULL DEFAULT 'web'"),
+    ],
+}
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private(path: Path) -> None:
+    """Owner-only permissions on a workspace file and the SQLite files beside it (H3)."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            os.chmod(candidate, PRIVATE_FILE)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row else SCHEMA_VERSION
+    for target in sorted(MIGRATIONS):
+        if version >= target:
+            continue
+        for table, column, definition in MIGRATIONS[target]:
+            columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (str(SCHEMA_VERSION),),
+    )
+
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open the state database (created with its schema when new)."""
+    """Open the state database (created with its schema when new, migrated when older)."""
     fresh = not path.exists()
+    if fresh:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created owner-only before SQLite writes a byte into it.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
     # One connection per command or web request; requests may hop threads, never share it.
     conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     conn.row_factory = sqlite3.Row
@@ -203,8 +261,10 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.executescript(SCHEMA)
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
+            (str(SCHEMA_VERSION) if fresh else "1",),
         )
+        _migrate(conn)
+        private(path)
         _READY.add(key)
     return conn
 
@@ -215,7 +275,11 @@ _READY: set[str] = set()
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error: all or nothing."""
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error: all or nothing. Inside a transaction
+    already, it joins it (the outer one commits or rolls back everything)."""
+    if conn.in_transaction:
+        yield conn
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
@@ -225,10 +289,49 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def objecting_agents(conn: sqlite3.Connection) -> set[str]:
-    """Agents whose objection (G3) stops their processing: pending a decision, or upheld (then
-    for good). A rejected objection lets processing resume."""
-    rows = conn.execute(
-        "SELECT DISTINCT agent_id FROM objections WHERE decided_on = '' OR decision = 'upheld'"
-    )
-    return {r[0] for r in rows}
+class Database:
+    """The state database and its repositories (opened on first use, one connection)."""
+
+    def __init__(self, path: Path) -> None:
+        from loyaute.store.accounts import AccountRepo  # noqa: PLC0415 - repositories import this module
+        from loyaute.store.cases import CaseRepo  # noqa: PLC0415
+        from loyaute.store.directory import AgentRepo, NoticeRepo  # noqa: PLC0415
+        from loyaute.store.individual import IndividualRepo  # noqa: PLC0415
+        from loyaute.store.operations import AlertRepo, ManifestRepo  # noqa: PLC0415
+        from loyaute.store.publication import PublicationRepo  # noqa: PLC0415
+        from loyaute.store.schedule import ScheduleRepo  # noqa: PLC0415
+
+        self.path = path
+        self.conn = connect(path)
+        self.agents = AgentRepo(self.conn)
+        self.notices = NoticeRepo(self.conn)
+        self.schedule = ScheduleRepo(self.conn)
+        self.individual = IndividualRepo(self.conn)
+        self.cases = CaseRepo(self.conn)
+        self.accounts = AccountRepo(self.conn)
+        self.alerts = AlertRepo(self.conn)
+        self.manifest = ManifestRepo(self.conn)
+        self.publication = PublicationRepo(self.conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every write inside commits together or not at all."""
+        with transaction(self.conn):
+            yield
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+
+def row_to(cls: type[T], row: sqlite3.Row) -> T:
+    """A dataclass from the columns of a row that bear its field names."""
+    values: dict[str, Any] = {f.name: row[f.name] for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**values)
+
+
+class Repo:
+    """Base of the repositories: one connection, shared with the others of a ``Database``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn

@@ -14,17 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
-from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,77 +26,25 @@ from loyaute import __version__
 from loyaute.clock import Clock
 from loyaute.errors import GateError, LoyauteError, UsageError
 from loyaute.policy.access import AccessDenied
-from loyaute.web.context import LANG_COOKIE, Ctx, WorkspaceCache, context
+from loyaute.web.auth import (
+    HOME_OF_ROLE,
+    PERMISSIONS,
+    Forbidden,
+    LoginLimiter,
+    NotSignedIn,
+    register_permissions,
+)
+from loyaute.web.context import LANG_COOKIE, WorkspaceCache
+from loyaute.web.render import templates
 
 log = logging.getLogger("loyaute.web")
 
-HOME_OF_ROLE = {
-    "agent": "/me",
-    "manager": "/manager",
-    "hr_reviewer": "/hr",
-    "dpo": "/dpo",
-    "staff_rep": "/staff",
-    "operator": "/operator",
-}
-ALL_ROLES = frozenset(HOME_OF_ROLE)
+__all__ = ["HOME_OF_ROLE", "PERMISSIONS", "create_app"]
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
-
-PERMISSIONS: dict[tuple[str, str], frozenset[str] | None] = {}
-"""(method, path) → roles admitted (None: public). Filled by ``guard``; the route × role matrix
-test walks it and fails on a route that declares nothing."""
-
-
-class NotSignedIn(Exception):
-    """No valid session."""
-
-
-class Forbidden(Exception):
-    """Signed in, but the role may not use this route."""
-
-
-def guard(*roles: str) -> Any:
-    """Dependency declaring (and enforcing) the roles a route admits; ``guard()`` = public."""
-    admitted = frozenset(roles) if roles else None
-
-    def check(ctx: Ctx = Depends(context)) -> Ctx:
-        if admitted is None:
-            return ctx
-        if ctx.account is None:
-            raise NotSignedIn
-        if ctx.account.role not in admitted:
-            ctx.ws.audit.append(
-                ctx.account.login,
-                ctx.account.role,
-                "refused",
-                reason=f"route {ctx.request.url.path}",
-            )
-            raise Forbidden
-        return ctx
-
-    check.admitted = admitted  # type: ignore[attr-defined]
-    return Depends(check)
-
-
-def register_permissions(*routers: APIRouter) -> None:
-    """Record each route's admitted roles from its ``guard`` dependency (read from the routers
-    themselves: recent FastAPI no longer flattens included routers into ``app.routes``)."""
-    for router in routers:
-        for route in router.routes:
-            if not isinstance(route, APIRoute):
-                continue
-            admitted = [
-                getattr(d.call, "admitted")  # noqa: B009 - set by guard, unknown to the type
-                for d in route.dependant.dependencies
-                if hasattr(d.call, "admitted")
-            ]
-            for method in route.methods or ():
-                if admitted:
-                    PERMISSIONS[(method, route.path)] = admitted[-1]
-
 
 _HEADERS = [
     ("content-security-policy", CSP),
@@ -198,48 +140,6 @@ async def _refuse_cross_site(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class LoginLimiter:
-    """Sign-in attempts within ``window`` seconds: at most ``per_login`` for one login from one
-    address, and ``per_address`` in all from one address (a whole office may share one behind
-    the proxy). Lockout of the account itself is in ``accounts.authenticate``."""
-
-    def __init__(self, per_login: int = 10, per_address: int = 300, window: float = 60.0) -> None:
-        self.per_login = per_login
-        self.per_address = per_address
-        self.window = window
-        self.seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, client: str, login: str) -> bool:
-        """Record an attempt; False when over a limit."""
-        now = time.monotonic()
-        with self._lock:
-            ok = True
-            for key, limit in (
-                ((client, login.casefold()), self.per_login),
-                ((client, ""), self.per_address),
-            ):
-                q = self.seen[key]
-                while q and now - q[0] > self.window:
-                    q.popleft()
-                ok = ok and len(q) < limit
-            if ok:
-                self.seen[(client, login.casefold())].append(now)
-                self.seen[(client, "")].append(now)
-            return ok
-
-
-def templates() -> Environment:
-    """The Jinja2 environment of the web pages (autoescaped)."""
-    return Environment(
-        loader=PackageLoader("loyaute.web", "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,  # templates ship with the package: no stat() per page
-    )
-
-
 def wants_json(request: Request) -> bool:
     """API paths and clients asking for JSON get JSON errors."""
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
@@ -261,7 +161,8 @@ def create_app(
     home: Path, clock: Clock | None = None, secure_cookies: bool | None = None
 ) -> FastAPI:
     """The app for the workspace at ``home``."""
-    from loyaute.web import api, pages  # noqa: PLC0415 - routes import this module's helpers
+    from loyaute.web import api  # noqa: PLC0415 - the views import the web stack
+    from loyaute.web.views import ROUTERS  # noqa: PLC0415
 
     app = FastAPI(
         title="loyaute",
@@ -279,7 +180,8 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(packages=[("loyaute.web", "static")]), name="static")
     app.include_router(api.router)
-    app.include_router(pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     def error_page(request: Request, status: int, message: str) -> Response:
         if wants_json(request):
@@ -318,5 +220,5 @@ def create_app(
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return error_page(request, exc.status_code, str(exc.detail))
 
-    register_permissions(api.router, pages.router)
+    register_permissions(api.router, *ROUTERS)
     return app

@@ -1,7 +1,10 @@
 """Per-request context: a workspace with its own database connections, the session, the language.
 
-Settings and register are parsed once and re-read when their files change; each request gets
-fresh SQLite connections (they are not shared between threads) and closes them when it ends.
+Settings and register are parsed once and re-read when their files change. A file that no longer
+parses while the server runs does not take the site down: the last good configuration stays in
+use, the problem is kept for the DPO's and the operator's banner (nobody else sees it), and
+``/healthz`` reports ``degraded``. Each request gets fresh SQLite connections (they are not
+shared between threads) and closes them when it ends.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import Request, Response
+from fastapi import Request
 
-from loyaute.accounts import Account, Session, get_session, open_session
+from loyaute.accounts import Session, get_session
 from loyaute.clock import Clock, SystemClock
 from loyaute.config import Settings
+from loyaute.errors import ConfigError
 from loyaute.i18n import LANGS
 from loyaute.identity import Pseudonymizer, load_key
 from loyaute.policy.register import Register
+from loyaute.policy.roles import Identity
 from loyaute.workspace import Paths, Workspace
 
 SESSION_COOKIE = "loyaute_session"
@@ -27,10 +32,13 @@ LANG_COOKIE = "loyaute_lang"
 
 @dataclass
 class WorkspaceCache:
-    """Parsed configuration, reloaded when a file's modification time changes."""
+    """Parsed configuration, reloaded when a file's modification time changes; the last good
+    one is kept when a changed file does not parse."""
 
     home: Path
     clock: Clock = field(default_factory=SystemClock)
+    problem: str = ""
+    """Why the configuration on disk is not in use ('' when it is)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stamp: tuple[float, float] | None = None
     _files: tuple[Settings, Register] | None = None
@@ -42,8 +50,15 @@ class WorkspaceCache:
         stamp = (paths.settings.stat().st_mtime, paths.register.stat().st_mtime)
         with self._lock:
             if self._files is None or stamp != self._stamp:
-                ws = Workspace.open(self.home, self.clock)
-                self._files = (ws.settings, ws.register)
+                try:
+                    ws = Workspace.open(self.home, self.clock)
+                except ConfigError as exc:
+                    if self._files is None:
+                        raise  # no good configuration to fall back on: the server cannot start
+                    self.problem = str(exc)
+                else:
+                    self._files = (ws.settings, ws.register)
+                    self.problem = ""
                 self._stamp = stamp
             settings, register = self._files
         return Workspace(paths, settings, register, self.clock, key_loader=self._pseudonymizer)
@@ -73,43 +88,16 @@ class Ctx:
     session: Session | None
     lang: str
     token: str | None
+    config_problem: str = ""
 
     @property
-    def account(self) -> Account | None:
+    def account(self) -> Identity | None:
         """The signed-in account, if any."""
         return self.session.account if self.session else None
 
     def t(self, fr: str, en: str) -> str:
         """French or English text for this request."""
         return en if self.lang == "en" else fr
-
-
-def is_secure(request: Request) -> bool:
-    """Mark the session cookie Secure unless the app is reached on loopback over plain HTTP
-    (the demo); ``create_app(secure_cookies=…)`` forces either way."""
-    forced = request.app.state.secure_cookies
-    if forced is not None:
-        return bool(forced)
-    host = request.url.hostname or ""
-    return request.url.scheme == "https" or host not in (
-        "127.0.0.1",
-        "localhost",
-        "::1",
-        "testserver",
-    )
-
-
-def start_session(ctx: Ctx, account: Account, response: Response) -> None:
-    """Open a session for ``account`` and set its cookie on ``response``."""
-    token = open_session(ctx.ws.state, ctx.ws.clock, account)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=is_secure(ctx.request),
-        path="/",
-    )
 
 
 def negotiate_lang(request: Request) -> str:
@@ -139,7 +127,7 @@ def context(request: Request) -> Iterator[Ctx]:
     ws = cache.open()
     try:
         token = request.cookies.get(SESSION_COOKIE)
-        session = get_session(ws.state, ws.clock, token)
-        yield Ctx(request, ws, session, negotiate_lang(request), token)
+        session = get_session(ws.db, ws.clock, token)
+        yield Ctx(request, ws, session, negotiate_lang(request), token, cache.problem)
     finally:
         ws.close()

@@ -31,7 +31,7 @@ from loyaute.ingest.engine import LocalEngine
 from loyaute.ingest.pipeline import ingest
 from loyaute.workspace import Workspace
 ws = Workspace.open(Path(sys.argv[1]), FixedClock(datetime(2026, 3, 31, 18, tzinfo=timezone.utc)))
-report = ingest(ws, [sys.argv[2]], engine=LocalEngine(2), actor="test")
+report = ingest(ws, [sys.argv[2]], engine=LocalEngine(2))
 ws.close()
 sys.exit(1 if report.failed else 0)
 """

@@ -172,7 +172,7 @@ def test_b4_pending_then_promoted_when_the_schedule_arrives(tmp_path: Path) -> N
     assert stored(ws) == set()
     assert ws.activity.read("pending").num_rows == 1
     (tmp_path / "late.csv").write_text(schedule_csv([("A1", MON, "AM", "TLT")]), encoding="utf-8")
-    imported = import_schedule(ws.state, [tmp_path / "late.csv"], ws.settings.schedule)
+    imported = import_schedule(ws.db, [tmp_path / "late.csv"], ws.settings.schedule)
     result = rescope(ws, imported.days)
     assert result.promoted == 1
     assert stored(ws) == {("A1", "2026-03-23", "AM", "telework", "vpn")}
@@ -217,7 +217,7 @@ def test_schedule_change_rescopes_stored_records(tmp_path: Path) -> None:
     )
     assert len(stored(ws)) == 1
     (tmp_path / "fix.csv").write_text(schedule_csv([("A1", MON, "JOUR", "CA")]), encoding="utf-8")
-    rescope(ws, import_schedule(ws.state, [tmp_path / "fix.csv"], ws.settings.schedule).days)
+    rescope(ws, import_schedule(ws.db, [tmp_path / "fix.csv"], ws.settings.schedule).days)
     assert stored(ws) == set()
     ws.close()
 
@@ -428,14 +428,14 @@ def test_f6_quarantine_keeps_a_few_masked_examples_for_seven_days(tmp_path: Path
         for i in range(9)
     ]
     run_ingest(ws, [iis_file(tmp_path / "logs", "u.log", bad)])
-    rows = ws.state.execute("SELECT masked, reason FROM quarantine").fetchall()
+    rows = ws.db.conn.execute("SELECT masked, reason FROM quarantine").fetchall()
     assert len(rows) == 5
     assert all(r[1] == "bad_time" for r in rows)
     assert all("jdupont" not in r[0] and "LENORD" not in r[0] for r in rows)
     assert "j******" in rows[0][0]
     ws.clock = FixedClock(NOW + timedelta(days=8))
     run_ingest(ws, [])
-    assert ws.state.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 0
+    assert ws.db.conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 0
     ws.close()
 
 
@@ -496,7 +496,7 @@ def test_disk_full_leaves_the_store_unchanged(tmp_path: Path) -> None:
         run_ingest(ws, [second])
     assert store_bytes(ws.paths.home) == before
     assert (
-        ws.state.execute("SELECT COUNT(*) FROM manifest").fetchone()[0] == 1
+        ws.db.conn.execute("SELECT COUNT(*) FROM manifest").fetchone()[0] == 1
     )  # not recorded: re-run later
     ws.activity.ops = FileOps()
     run_ingest(ws, [second])

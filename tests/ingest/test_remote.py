@@ -79,7 +79,7 @@ def snapshot(home: Path) -> dict[str, str]:
 def run(home: Path, target: str, engine: LocalEngine) -> IngestReport:
     ws = Workspace.open(home, CLOCK)
     try:
-        return ingest(ws, [target], engine=engine, actor="t")
+        return ingest(ws, [target], engine=engine)
     finally:
         ws.close()
 
@@ -223,7 +223,7 @@ def test_credentials_in_a_uri_are_never_shown_or_stored(tmp_path: Path, s3: S3) 
     assert "cle-tres-secrete" not in json.dumps(report.to_json())
     ws = Workspace.open(home, CLOCK)
     try:
-        paths = [r[0] for r in ws.state.execute("SELECT path FROM manifest")]
+        paths = [r[0] for r in ws.db.conn.execute("SELECT path FROM manifest")]
     finally:
         ws.close()
     assert paths

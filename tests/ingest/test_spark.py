@@ -99,7 +99,7 @@ def run(home: Path, folder: Path, engine: object, fail_task: str = "") -> Ingest
 def run_target(home: Path, target: str, engine: object, fail_task: str = "") -> IngestReport:
     ws = Workspace.open(home, _clock())
     try:
-        return ingest(ws, [target], engine=engine, actor="t", fail_task=fail_task)  # type: ignore[arg-type]
+        return ingest(ws, [target], engine=engine, fail_task=fail_task)  # type: ignore[arg-type]
     finally:
         ws.close()
 
@@ -166,7 +166,7 @@ def test_a_job_that_keeps_failing_leaves_the_store_unchanged(
         run(target, folder, spark, fail_task="always")
     assert snapshot(target) == before
     ws = Workspace.open(target, _clock())
-    assert ws.state.execute("SELECT COUNT(*) FROM manifest").fetchone()[0] == 0
+    assert ws.db.conn.execute("SELECT COUNT(*) FROM manifest").fetchone()[0] == 0
     ws.close()
 
 

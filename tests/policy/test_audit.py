@@ -19,8 +19,9 @@ from typer.testing import CliRunner, Result
 
 from loyaute.cli import app
 from loyaute.clock import FixedClock
-from loyaute.policy.audit import GENESIS, AuditLog, entry_hash
+from loyaute.store.audit import GENESIS, AuditLog, entry_hash
 from loyaute.workspace import Paths, Workspace
+from tests.builders import DPO, cli_env
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 COLUMNS = ("at", "actor", "role", "action", "agent_id", "reason", "details", "prev", "hash")
@@ -351,7 +352,8 @@ def test_deleting_the_oldest_kept_entry_after_a_purge_is_detected(
 
 
 def run(home: Path, *args: str) -> Result:
-    return CliRunner().invoke(app, ["--home", str(home), *args])
+    """The command run by the DPO, signed in with a personal token."""
+    return CliRunner().invoke(app, ["--home", str(home), *args], env=cli_env(home, DPO))
 
 
 @pytest.fixture
@@ -472,12 +474,14 @@ def test_notice_record_is_audited(home: Path) -> None:
     result = CliRunner().invoke(
         app,
         ["--home", str(home), "notice", "record", "--all", "--on", "2026-03-02"],
-        env={"LOYAUTE_ACTOR": "dpo-lenord"},
+        env={**cli_env(home, DPO), "LOYAUTE_ACTOR": "dpo-lenord"},
     )
     assert result.exit_code == 0, result.stderr
     shown = run(home, "audit", "show", "--json")
-    (entry,) = [json.loads(line) for line in shown.stdout.splitlines() if line.strip()]
-    assert entry["actor"] == "dpo-lenord"
-    assert entry["action"] == "notice_recorded"
+    entries = [json.loads(line) for line in shown.stdout.splitlines() if line.strip()]
+    (entry,) = [e for e in entries if e["action"] == "notice_recorded"]
+    # Rule E9: the signed-in account, never a name from the environment.
+    assert entry["actor"] == DPO.login
+    assert entry["role"] == "dpo"
     assert entry["reason"]
     assert run(home, "audit", "verify").exit_code == 0

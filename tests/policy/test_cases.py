@@ -1,10 +1,13 @@
 """Individual review cases (rules D5, D6, E1, E4, F4): never systematic, always human.
 
 A base workspace where a case on a finance agent opens, and one test per condition that, alone
-failing, refuses it. The families: finances (10 agents, coverage 0.90: reliable), administratif
-(10, 0.895: unreliable), encadrement (3: suppressed in the study, reliability not established),
-travail_social and technique (10 each, not eligible; technique fully covered). The clock stands
-on 20 April 2026; records are those of ISO weeks 10 to 15.
+failing, refuses it. The families of the validity study (on site Tuesdays and Wednesdays of ISO
+weeks 10 to 14): finances (10 agents, every miss in weeks 10–11: 0.75 there, 1.0 in weeks 12–13,
+0.90 over the five weeks), administratif (10, likewise plus one more miss in week 10),
+encadrement (3: suppressed, reliability not established), travail_social and technique (10 each,
+not eligible; technique fully covered). The clock stands on Monday 20 April 2026; telework records
+are those of ISO weeks 10 to 15. A case's family must reach the threshold over the case's own
+weeks by the lower bound of a 95 % Wilson interval.
 """
 
 from __future__ import annotations
@@ -28,23 +31,35 @@ from loyaute.errors import GateError, InputError, UsageError
 from loyaute.i18n import lang, set_lang
 from loyaute.ingest.engine import LocalEngine
 from loyaute.policy.access import AccessDenied
-from loyaute.policy.cases import answer_case, close_case, export_case, open_case, show_case
+from loyaute.policy.agent_data import RECORD_COLUMNS
+from loyaute.policy.cases import (
+    answer_case,
+    close_case,
+    export_case,
+    open_case,
+    show_case,
+    working_days_after,
+)
 from loyaute.policy.gates import fingerprint
 from loyaute.policy.notices import record_notices
 from loyaute.policy.register import load_register
 from loyaute.policy.retention import purge
-from loyaute.policy.rights import (
-    agent_side,
-    annotate,
-    decide_objection,
-    declare,
-    object_to_processing,
-)
-from loyaute.reports.agent_view import RECORD_COLUMNS, agent_records
+from loyaute.policy.rights import annotate, decide_objection, declare, object_to_processing
+from loyaute.policy.roles import Identity, Role
 from loyaute.reports.runner import NO_PROOF
 from loyaute.reports.validity import family_reliability
 from loyaute.templates import register_toml
 from loyaute.workspace import Workspace
+from tests.builders import (
+    DPO,
+    SYSTEM,
+    add_accounts,
+    agent,
+    cli_env,
+    person,
+    records,
+    side,
+)
 from tests.reports import test_validity as study
 from tests.reports.test_presence import NOW, START, build, team
 
@@ -63,12 +78,17 @@ ON_SITE = study.ON_SITE + VQ_ON_SITE
 MAIL = study.MAIL + VQ_ON_SITE
 
 FROM, TO = date(2026, 3, 16), date(2026, 3, 27)  # ISO weeks 12 and 13
+EARLY_FROM, EARLY_TO = date(2026, 3, 2), date(2026, 3, 13)  # ISO weeks 10 and 11
 REVIEWER = "claire.rh"
+REVIEWER_ID = Identity(REVIEWER, Role.HR_REVIEWER)
+OPENER = Identity("drh.chef", Role.HR_REVIEWER)
 REASON = "Réclamation précise d'un usager sur la permanence téléphonique du 19 mars"
 
 
 def make(root: Path, **kw: Any) -> Workspace:
-    return build(root, PEOPLE, TELEWORK, TRACES, on_site=ON_SITE, on_site_mail=MAIL, **kw)
+    ws = build(root, PEOPLE, TELEWORK, TRACES, on_site=ON_SITE, on_site_mail=MAIL, **kw)
+    add_accounts(ws, OPENER, REVIEWER_ID)
+    return ws
 
 
 def rewrite_register(
@@ -106,7 +126,7 @@ def reopen(ws: Workspace, now: datetime = NOW) -> Workspace:
 
 def open_vf01(ws: Workspace, **kw: Any) -> int:
     args: dict[str, Any] = {
-        "opened_by": "drh.chef",
+        "who": OPENER,
         "agent_id": "VF01",
         "reviewer": REVIEWER,
         "reason": REASON,
@@ -118,7 +138,7 @@ def open_vf01(ws: Workspace, **kw: Any) -> int:
 
 
 def cases(ws: Workspace) -> int:
-    return int(ws.state.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+    return int(ws.db.conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
 
 
 def assert_refused(ws: Workspace, marker: str, **kw: Any) -> str:
@@ -167,16 +187,16 @@ def test_d5_case_opens_when_every_condition_holds(fresh: Workspace) -> None:
     reliable family: the case opens, names its reviewer, reason and period, notifies the agent,
     holds the period's records (owner and expiry) and is audited."""
     case_id = open_vf01(fresh)
-    row = dict(fresh.state.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
+    row = dict(fresh.db.conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
     assert (row["agent_id"], row["reviewer"], row["reason"]) == ("VF01", REVIEWER, REASON)
     assert (row["day_from"], row["day_to"]) == (FROM.isoformat(), TO.isoformat())
     assert row["closed_at"] == ""
-    notes = [n for n in agent_side(fresh, "VF01")["notifications"] if n["kind"] == "case_opened"]
+    notes = [n for n in side(fresh, "VF01")["notifications"] if n["kind"] == "case_opened"]
     assert len(notes) == 1
     for text in (REVIEWER, FROM.isoformat(), TO.isoformat(), f"{case_id}"):
         assert text in notes[0]["text"]
-    assert not agent_side(fresh, "VF02")["notifications"]
-    holds = [dict(r) for r in fresh.state.execute("SELECT * FROM holds")]
+    assert not side(fresh, "VF02")["notifications"]
+    holds = [dict(r) for r in fresh.db.conn.execute("SELECT * FROM holds")]
     assert len(holds) == 1
     hold = holds[0]
     assert hold["agent"] == fresh.pseudonymizer.pseudonym("VF01")
@@ -236,7 +256,7 @@ def test_h1_case_refused_by_a_gate_is_audited(
         with pytest.raises(GateError):
             open_vf01(ws)
         last = list(ws.audit.entries())[-1]
-        assert (last.actor, last.action, last.agent_id) == ("drh.chef", "refused", "VF01"), gate
+        assert (last.actor, last.action, last.agent_id) == (OPENER.login, "refused", "VF01"), gate
     finally:
         ws.close()
 
@@ -295,7 +315,7 @@ def test_e1_period_before_the_agents_t0_is_refused(base: Workspace) -> None:
 def test_e1_period_before_a_late_notice_is_refused(fresh: Workspace) -> None:
     """E1/A5: an agent who received the notice late has a later T0; a period starting before it
     is refused although it is after every common date, and a period after it opens."""
-    record_notices(fresh, date(2026, 3, 18), ["VF01"], actor="test")
+    record_notices(fresh, SYSTEM, date(2026, 3, 18), ["VF01"])
     assert_refused(fresh, "T0", day_from=FROM, day_to=TO)
     assert open_vf01(fresh, day_from=date(2026, 3, 18), day_to=TO) > 0
 
@@ -320,11 +340,40 @@ def test_b5_ineligible_family_is_refused(base: Workspace) -> None:
 
 
 def test_unreliable_family_is_refused(base: Workspace) -> None:
-    """The validity study found the administratif family unreliable (0.895 < 0.90): its agents
-    cannot be put in a review case."""
-    message = assert_refused(base, "administratif", agent_id="VA01")
+    """Over weeks 10–11 the validity study finds the administratif family's coverage under the
+    threshold (59/80): its agents cannot be put in a review case for those weeks; the refusal
+    names the coverage and its interval."""
+    message = assert_refused(
+        base, "administratif", agent_id="VA01", day_from=EARLY_FROM, day_to=EARLY_TO
+    )
     assert "B5" not in message
-    assert "fiab" in message or "reliab" in message
+    assert "couverture insuffisante" in message
+    assert "2026-W10" in message
+    assert "2026-W11" in message
+    assert "73,8%" in message  # 59 / 80
+    assert "intervalle de confiance à 95 %" in message
+
+
+def test_reliability_is_judged_over_the_cases_own_weeks(fresh: Workspace) -> None:
+    """Issue 9, finding 5: the finances family is reliable over the whole study (0.90) yet misses
+    a quarter of its on-site half-days in weeks 10–11; a case on those weeks is refused, while one
+    on weeks 12–13 (no miss) opens. ``report validity`` for the same weeks agrees."""
+    from loyaute.reports.runner import run_validity  # noqa: PLC0415
+
+    assert family_reliability(fresh)["finances"] is True
+    early = run_validity(fresh, DPO, EARLY_FROM, EARLY_TO).rows
+    assert {r["job_family"]: r for r in early}["finances"]["reliable"] is False
+    assert_refused(fresh, "finances", day_from=EARLY_FROM, day_to=EARLY_TO)
+    assert open_vf01(fresh) > 0
+
+
+def test_coverage_at_the_threshold_is_not_enough_by_the_wilson_bound(base: Workspace) -> None:
+    """Issue 9, G: over weeks 10 to 14 the finances family covers exactly 0.90 (180/200), which
+    ``report validity`` calls reliable; a case over those weeks still needs the lower bound of
+    the 95 % Wilson interval (0.8506, shown rounded down) to reach 0.90, so it is refused."""
+    message = assert_refused(base, "finances", day_from=date(2026, 3, 2), day_to=date(2026, 4, 5))
+    assert "90,0%" in message
+    assert "85,0%" in message
 
 
 def test_family_without_established_reliability_is_refused(base: Workspace) -> None:
@@ -353,20 +402,20 @@ def test_g3_pending_objection_blocks_the_case(fresh: Workspace) -> None:
     # The validity study is published first, as it is in use; a frozen study does not move when
     # one agent objects (E3), so the family's reliability survives the objection.
     assert family_reliability(fresh)["finances"] is True
-    objection = object_to_processing(fresh, "VF01", "situation familiale")
+    objection = object_to_processing(fresh, agent("VF01"), "situation familiale")
     assert_refused(fresh, "G3")
-    decide_objection(fresh, objection, "rejected", "motifs légitimes impérieux", by="dpo")
+    decide_objection(fresh, DPO, objection, "rejected", "motifs légitimes impérieux")
     assert open_vf01(fresh) > 0
 
 
-# --- showing, answering, closing (E4, D3, D5, D6) ---------------------------------------------
+# --- showing, answering, closing (E4, D3, D5, D6, E8) -----------------------------------------
 
 
 @pytest.fixture
 def opened(fresh: Workspace) -> tuple[Workspace, int]:
-    annotate(fresh, "VF01", date(2026, 3, 19), "PM", "appels aux usagers toute l'après-midi")
-    annotate(fresh, "VF01", date(2026, 3, 2), "AM", "hors période")
-    declare(fresh, "VF01", date(2026, 3, 23), "AM", "phone", "permanence")
+    annotate(fresh, agent("VF01"), date(2026, 3, 19), "PM", "appels aux usagers toute l'après-midi")
+    annotate(fresh, agent("VF01"), date(2026, 3, 2), "AM", "hors période")
+    declare(fresh, agent("VF01"), date(2026, 3, 23), "AM", "phone", "permanence")
     return fresh, open_vf01(fresh)
 
 
@@ -376,12 +425,12 @@ def test_e4_reviewer_sees_the_agent_reidentified_for_the_period_only(
     """E4: the case's reviewer sees the agent's name and only the case's period; D3: the agent's
     annotation travels with the record; D2: the declaration too."""
     ws, case_id = opened
-    view = show_case(ws, case_id, REVIEWER)
-    assert view.agent["display_name"] == "Agent VF01 Nommé"
-    assert view.agent["agent_id"] == "VF01"
+    view = show_case(ws, REVIEWER_ID, case_id)
+    assert view.agent.display_name == "Agent VF01 Nommé"
+    assert view.agent.agent_id == "VF01"
     assert view.records
     assert all(FROM.isoformat() <= r.date <= TO.isoformat() for r in view.records)
-    everything = agent_records(ws, "VF01")
+    everything = records(ws, "VF01")
     assert any(r.date < FROM.isoformat() for r in everything)  # there was more to show
     rows = {(r.date, r.half_day, r.scheduled): r for r in view.records}
     assert rows[("2026-03-19", "PM", "telework")].annotation == (
@@ -393,11 +442,29 @@ def test_e4_reviewer_sees_the_agent_reidentified_for_the_period_only(
     assert "hors période" not in json.dumps([r.as_dict() for r in view.records])
 
 
+def test_e8_the_case_shows_telework_half_days_only(opened: tuple[Workspace, int]) -> None:
+    """E8 (issue 9, finding 1): the agent is on site on Tuesdays and Wednesdays of the case's
+    weeks — half-days the validity study holds — yet the case shows the 8 telework half-days of
+    the period and nothing else, in the view, the evidence bundle and its CSV."""
+    ws, case_id = opened
+    view = show_case(ws, REVIEWER_ID, case_id)
+    assert {r.scheduled for r in view.records} == {"telework"}
+    expected = [t for t in TELEWORK if t[0] == "VF01" and FROM <= t[1] <= TO]
+    assert len(view.records) == len(expected) == 8
+    on_site_days = {d.isoformat() for d in study.ON_SITE_DAYS if FROM <= d <= TO}
+    assert on_site_days  # there were on-site half-days in the period to leak
+    assert not {r.date for r in view.records} & on_site_days
+    answer_case(ws, agent("VF01"), case_id, "Permanence.")
+    bundle = close_case(ws, REVIEWER_ID, case_id, "Aucune suite.")
+    assert {r["scheduled"] for r in bundle["records"]} == {"telework"}
+    assert not {r["date"] for r in bundle["records"]} & on_site_days
+
+
 def test_e4_every_view_is_audited(opened: tuple[Workspace, int]) -> None:
     """E4/H1: each view by the reviewer is an audit entry with the case and its reason."""
     ws, case_id = opened
     for _ in range(3):
-        show_case(ws, case_id, REVIEWER)
+        show_case(ws, REVIEWER_ID, case_id)
     views = [e for e in ws.audit.entries("VF01") if e.action == "case_view"]
     assert len(views) == 3
     assert all(e.actor == REVIEWER and e.details.get("case") == case_id for e in views)
@@ -410,19 +477,18 @@ def test_e4_nobody_else_sees_the_case(opened: tuple[Workspace, int], actor: str,
     refusal is audited against the agent."""
     ws, case_id = opened
     with pytest.raises(AccessDenied):
-        show_case(ws, case_id, actor, role)
+        show_case(ws, person(actor, role), case_id)
     last = list(ws.audit.entries())[-1]
     assert (last.actor, last.action, last.agent_id) == (actor, "refused", "VF01")
     assert not [e for e in ws.audit.entries("VF01") if e.action == "case_view"]
 
 
-def test_e5_an_operator_sees_no_case_even_when_named_reviewer(fresh: Workspace) -> None:
-    """E5: IT operators run ingestion but see no activity data — being named reviewer of a case
-    does not change what their role may see."""
-    case_id = open_vf01(fresh, reviewer="it.ops")
-    with pytest.raises(AccessDenied):
-        show_case(fresh, case_id, "it.ops", "operator")
-    assert not [e for e in fresh.audit.entries("VF01") if e.action == "case_view"]
+def test_d5_the_named_reviewer_must_be_an_hr_reviewer(fresh: Workspace) -> None:
+    """E5/D5: a case names an HR reviewer's account — an IT operator (who sees no activity data)
+    or an unknown name cannot be made reviewer; nothing opens and the refusal is audited."""
+    add_accounts(fresh, person("it.ops", "operator"))
+    assert_refused(fresh, "it.ops", reviewer="it.ops")
+    assert_refused(fresh, "personne", reviewer="personne")
 
 
 def test_e1_case_view_refused_when_a_gate_fails_after_opening(
@@ -434,7 +500,7 @@ def test_e1_case_view_refused_when_a_gate_fails_after_opening(
     ws2 = reopen(ws)
     try:
         with pytest.raises(AccessDenied) as info:
-            show_case(ws2, case_id, REVIEWER)
+            show_case(ws2, REVIEWER_ID, case_id)
         assert "A4" in str(info.value)
     finally:
         ws2.close()
@@ -443,14 +509,63 @@ def test_e1_case_view_refused_when_a_gate_fails_after_opening(
 def test_d5_agent_answers_before_the_decision(opened: tuple[Workspace, int]) -> None:
     """D5: the agent answers; the reviewer sees the answer; nobody else can answer for them."""
     ws, case_id = opened
-    answer_case(ws, case_id, "VF01", "J'assurais la permanence téléphonique ce jour-là.")
-    assert [a["text"] for a in show_case(ws, case_id, REVIEWER).answers] == [
+    answer_case(ws, agent("VF01"), case_id, "J'assurais la permanence téléphonique ce jour-là.")
+    assert [a.text for a in show_case(ws, REVIEWER_ID, case_id).answers] == [
         "J'assurais la permanence téléphonique ce jour-là."
     ]
-    with pytest.raises(InputError):
-        answer_case(ws, case_id, "VF02", "ce n'est pas mon dossier")
+    with pytest.raises(AccessDenied):
+        answer_case(ws, agent("VF02"), case_id, "ce n'est pas mon dossier")
     with pytest.raises(UsageError):
-        answer_case(ws, case_id, "VF01", "  ")
+        answer_case(ws, agent("VF01"), case_id, "  ")
+
+
+def test_d5_answer_period_is_ten_working_days(fresh: Workspace) -> None:
+    """D5 (issue 9, F): opened on Monday 20 April 2026, the case gives the agent ten working days
+    — Friday 1 May is a public holiday — so they may answer until Tuesday 5 May included; the
+    agent is told the date."""
+    case_id = open_vf01(fresh)
+    due = working_days_after(date(2026, 4, 20), 10)
+    assert due == date(2026, 5, 5)
+    found = fresh.db.cases.get(case_id)
+    assert found is not None
+    assert found.answer_due == due.isoformat()
+    [note] = [n for n in side(fresh, "VF01")["notifications"] if n["kind"] == "case_opened"]
+    assert "2026-05-05" in note["text"]
+
+
+def test_d5_no_decision_before_the_answer_or_the_end_of_the_period(tmp_path: Path) -> None:
+    """D5 (issue 9, finding 3): sixteen seconds after opening, on the last day of the answer
+    period, the reviewer cannot close the case (refused and audited); the next day they can."""
+    ws = make(tmp_path)
+    case_id = open_vf01(ws)
+    for when in (
+        NOW + timedelta(seconds=16),
+        datetime(2026, 5, 5, 21, 59, tzinfo=NOW.tzinfo),  # 23:59 in Paris, the last day
+    ):
+        ws = reopen(ws, when)
+        with pytest.raises(AccessDenied) as info:
+            close_case(ws, REVIEWER_ID, case_id, "Sanction.")
+        assert "2026-05-05" in str(info.value)
+        last = list(ws.audit.entries())[-1]
+        assert (last.actor, last.action, last.agent_id) == (REVIEWER, "refused", "VF01")
+        assert ws.db.cases.get(case_id).is_open  # type: ignore[union-attr]
+    ws = reopen(ws, datetime(2026, 5, 5, 22, 1, tzinfo=NOW.tzinfo))  # 6 May, 00:01 in Paris
+    try:
+        close_case(ws, REVIEWER_ID, case_id, "Aucune suite : pas de réponse, rien à reprocher.")
+        assert not ws.db.cases.get(case_id).is_open  # type: ignore[union-attr]
+    finally:
+        ws.close()
+
+
+def test_d5_the_agents_answer_opens_the_decision(fresh: Workspace) -> None:
+    """D5: once the agent has answered, the reviewer may decide without waiting for the end of
+    the period."""
+    case_id = open_vf01(fresh)
+    with pytest.raises(AccessDenied):
+        close_case(fresh, REVIEWER_ID, case_id, "Aucune suite.")
+    answer_case(fresh, agent("VF01"), case_id, "Voici mes explications.")
+    close_case(fresh, REVIEWER_ID, case_id, "Aucune suite.")
+    assert not fresh.db.cases.get(case_id).is_open  # type: ignore[union-attr]
 
 
 def test_d6_close_records_a_human_decision_with_its_evidence(
@@ -458,11 +573,11 @@ def test_d6_close_records_a_human_decision_with_its_evidence(
 ) -> None:
     """D6: closing records who decided, the outcome, and the evidence bundle: the period's
     records, annotations, declarations, the agent's answers, the access log and the statement;
-    the agent is notified; F4: the hold now lasts for the appeal period."""
+    the agent is notified of the decision; F4: the hold now lasts for the appeal period."""
     ws, case_id = opened
-    answer_case(ws, case_id, "VF01", "Permanence téléphonique.")
-    show_case(ws, case_id, REVIEWER)
-    bundle = close_case(ws, case_id, REVIEWER, "Aucune suite : activité attestée par l'agent.")
+    answer_case(ws, agent("VF01"), case_id, "Permanence téléphonique.")
+    show_case(ws, REVIEWER_ID, case_id)
+    bundle = close_case(ws, REVIEWER_ID, case_id, "Aucune suite : activité attestée par l'agent.")
     assert bundle["decided_by"] == REVIEWER
     assert bundle["outcome"] == "Aucune suite : activité attestée par l'agent."
     assert bundle["records"]
@@ -474,38 +589,47 @@ def test_d6_close_records_a_human_decision_with_its_evidence(
     assert "case_open" in actions
     assert "case_view" in actions
     assert bundle["statement"] in NO_PROOF
-    stored = ws.state.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
+    stored = ws.db.conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
     assert stored["closed_at"]
+    assert stored["decided_by"] == REVIEWER
     assert json.loads(stored["evidence"]) == bundle
-    kinds = [n["kind"] for n in agent_side(ws, "VF01")["notifications"]]
-    assert kinds == ["case_opened", "case_closed"]
-    hold = ws.state.execute("SELECT expires_on FROM holds WHERE case_id = ?", (case_id,)).fetchone()
+    notes = list(side(ws, "VF01")["notifications"])
+    assert [n["kind"] for n in notes] == ["case_opened", "case_closed"]
+    assert "Aucune suite : activité attestée par l'agent." in notes[-1]["text"]
+    assert [e for e in ws.audit.entries("VF01") if e.action == "case_close"]
+    hold = ws.db.conn.execute(
+        "SELECT expires_on FROM holds WHERE case_id = ?", (case_id,)
+    ).fetchone()
     appeal = ws.settings.reports.appeal_period_days
     assert hold[0] == (NOW.date() + timedelta(days=appeal)).isoformat()
     # a decision is taken once; after it the agent can no longer answer
     with pytest.raises(InputError):
-        close_case(ws, case_id, REVIEWER, "autre décision")
+        close_case(ws, REVIEWER_ID, case_id, "autre décision")
     with pytest.raises(InputError):
-        answer_case(ws, case_id, "VF01", "trop tard")
+        answer_case(ws, agent("VF01"), case_id, "trop tard")
 
 
 def test_d6_only_the_reviewer_decides_and_in_writing(opened: tuple[Workspace, int]) -> None:
     """D6: another person cannot close the case; an empty outcome is no decision."""
     ws, case_id = opened
+    answer_case(ws, agent("VF01"), case_id, "Réponse.")
     with pytest.raises(AccessDenied):
-        close_case(ws, case_id, "autre.rh", "sanction")
+        close_case(ws, person("autre.rh", "hr_reviewer"), case_id, "sanction")
     with pytest.raises(UsageError):
-        close_case(ws, case_id, REVIEWER, " ")
+        close_case(ws, REVIEWER_ID, case_id, " ")
     assert (
-        ws.state.execute("SELECT closed_at FROM cases WHERE id = ?", (case_id,)).fetchone()[0] == ""
+        ws.db.conn.execute("SELECT closed_at FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
+        == ""
     )
 
 
 def test_d6_agent_exports_the_case_file(opened: tuple[Workspace, int], tmp_path: Path) -> None:
-    """D6: the agent exports the case in full (decision and evidence); another agent cannot."""
+    """D6: the agent exports the case in full (decision and evidence); another agent cannot, and
+    is not told whether the case exists."""
     ws, case_id = opened
-    close_case(ws, case_id, REVIEWER, "Aucune suite.")
-    path = export_case(ws, case_id, tmp_path / "out", "VF01", "agent", own_agent_id="VF01")
+    answer_case(ws, agent("VF01"), case_id, "Réponse.")
+    close_case(ws, REVIEWER_ID, case_id, "Aucune suite.")
+    path = export_case(ws, agent("VF01"), case_id, tmp_path / "out")
     content = json.loads(path.read_text(encoding="utf-8"))
     assert content["case"]["outcome"] == "Aucune suite."
     assert content["evidence"]["records"]
@@ -513,8 +637,11 @@ def test_d6_agent_exports_the_case_file(opened: tuple[Workspace, int], tmp_path:
     actions = [e.action for e in ws.audit.entries("VF01")]
     assert "case_close" in actions
     assert "case_export" in actions
-    with pytest.raises(AccessDenied):
-        export_case(ws, case_id, tmp_path / "other", "VF02", "agent", own_agent_id="VF02")
+    with pytest.raises(AccessDenied) as other:
+        export_case(ws, agent("VF02"), case_id, tmp_path / "other")
+    with pytest.raises(AccessDenied) as missing:
+        export_case(ws, agent("VF02"), 99999, tmp_path / "other")
+    assert str(other.value).replace(str(case_id), "N") == str(missing.value).replace("99999", "N")
     assert not (tmp_path / "other").exists()
 
 
@@ -535,32 +662,30 @@ def test_f4_hold_keeps_the_case_records_past_retention_then_expires(tmp_path: Pa
     case is open, and after closing until the appeal period ends; then they are purged."""
     ws = make(tmp_path)
     case_id = open_vf01(ws)
-    in_period = {d.isoformat() for d in DAYS if FROM <= d <= TO} | {
-        d.isoformat() for d in study.ON_SITE_DAYS if FROM <= d <= TO
-    }
+    in_period = {d.isoformat() for d in DAYS if FROM <= d <= TO}
     assert in_period <= held_days(ws, "VF01")
 
     may = datetime(2026, 5, 10, 12, 0, tzinfo=NOW.tzinfo)
     ws = reopen(ws, may)
-    purge(ws, actor="test")
+    purge(ws)
     kept = held_days(ws, "VF01")
     assert in_period <= kept  # held
     assert "2026-03-02" not in kept  # VF01's own days outside the period: purged
     assert not {d for d in held_days(ws, "VF02") if d < "2026-04"}  # nobody else's March
-    view = show_case(ws, case_id, REVIEWER)  # the reviewer still sees the whole period
+    view = show_case(ws, REVIEWER_ID, case_id)  # the reviewer still sees the whole period
     assert {r.date for r in view.records} == in_period
-    close_case(ws, case_id, REVIEWER, "Aucune suite.")
+    close_case(ws, REVIEWER_ID, case_id, "Aucune suite.")  # the answer period ended on 5 May
     appeal_end = may.date() + timedelta(days=ws.settings.reports.appeal_period_days)
 
     ws = reopen(ws, datetime.combine(appeal_end, may.timetz()))
-    purge(ws, actor="test")
+    purge(ws)
     assert in_period <= held_days(ws, "VF01")  # the last day of the appeal period
 
     ws = reopen(ws, datetime.combine(appeal_end + timedelta(days=1), may.timetz()))
     try:
-        purge(ws, actor="test")
+        purge(ws)
         assert held_days(ws, "VF01") == set()
-        assert ws.state.execute("SELECT COUNT(*) FROM holds").fetchone()[0] == 0
+        assert ws.db.conn.execute("SELECT COUNT(*) FROM holds").fetchone()[0] == 0
     finally:
         ws.close()
 
@@ -570,6 +695,8 @@ def test_f4_hold_keeps_the_case_records_past_retention_then_expires(tmp_path: Pa
 DEMO_NOW = datetime(2026, 3, 20, 17, 0, tzinfo=NOW.tzinfo)
 REPORT_NOW = DEMO_NOW + timedelta(days=14)
 """Two weeks on: the demo\'s weeks are closed (settle_days) and its validity study published."""
+DEMO_HR = Identity("rh.relecture", Role.HR_REVIEWER)
+"""The demo's HR reviewer account."""
 
 
 @pytest.fixture(scope="module")
@@ -592,8 +719,8 @@ def demo_agent(demo: DemoSummary, family: str, skip: int = 0) -> str:
     return found[skip]
 
 
-def cli(home: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--home", str(home), *args])
+def cli(home: Path, *args: str, who: Identity = DEMO_HR) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["--home", str(home), *args], env=cli_env(home, who))
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -608,12 +735,20 @@ def test_d5_case_opens_on_the_demo_for_an_eligible_reliable_agent(demo: DemoSumm
     ws = Workspace.open(demo.home, FixedClock(REPORT_NOW))
     try:
         first, last = demo.data.days[0], demo.data.days[-1]
-        agent = demo_agent(demo, "administratif", skip=1)
-        case_id = open_case(ws, "drh", agent, "rh.demo", "réclamation", first, last)
-        assert any(n["kind"] == "case_opened" for n in agent_side(ws, agent)["notifications"])
-        assert ws.state.execute("SELECT 1 FROM holds WHERE case_id = ?", (case_id,)).fetchone()
+        agent_id = demo_agent(demo, "administratif", skip=1)
+        case_id = open_case(ws, DEMO_HR, agent_id, DEMO_HR.login, "réclamation", first, last)
+        assert any(n["kind"] == "case_opened" for n in side(ws, agent_id)["notifications"])
+        assert ws.db.conn.execute("SELECT 1 FROM holds WHERE case_id = ?", (case_id,)).fetchone()
         with pytest.raises(GateError):
-            open_case(ws, "drh", demo_agent(demo, "travail_social"), "rh.demo", "x", first, last)
+            open_case(
+                ws,
+                DEMO_HR,
+                demo_agent(demo, "travail_social"),
+                DEMO_HR.login,
+                "x",
+                first,
+                last,
+            )
     finally:
         ws.close()
 
@@ -621,36 +756,33 @@ def test_d5_case_opens_on_the_demo_for_an_eligible_reliable_agent(demo: DemoSumm
 def test_cli_full_case_lifecycle_on_the_demo(
     demo: DemoSummary, demo_clock: None, tmp_path: Path
 ) -> None:
-    """D5, D6, E4 from the command line on the demo workspace: open (the number alone on the
-    last line) → show --format csv (agent_id then the records.csv columns, the period only) →
-    the agent answers → close → the agent exports the case file."""
+    """D5, D6, E4, E9 from the command line on the demo workspace, each step signed in as its
+    person: open (the number alone on the last line) → show --format csv (agent_id then the
+    records.csv columns, the period only, telework only) → the agent answers → close → the
+    agent exports the case file."""
     home = demo.home
-    agent = demo_agent(demo, "administratif")
+    agent_id = demo_agent(demo, "administratif")
     first, last = demo.data.days[0], demo.data.days[-1]
     code, out, err = cli(
         home,
         "case",
         "open",
         "--agent",
-        agent,
+        agent_id,
         "--reviewer",
-        "rh.demo",
+        DEMO_HR.login,
         "--reason",
         "Réclamation d'un usager",
         "--from",
         first.isoformat(),
         "--to",
         last.isoformat(),
-        "--actor",
-        "drh",
     )
     assert code == 0, err
     number = out.strip().splitlines()[-1]
     assert number.isdigit()
 
-    code, out, err = cli(
-        home, "case", "show", number, "--format", "csv", "--actor", "rh.demo", "--as", "hr_reviewer"
-    )
+    code, out, err = cli(home, "case", "show", number, "--format", "csv")
     assert code == 0, err
     reader = csv.DictReader(io.StringIO(out))
     assert reader.fieldnames == ["agent_id", *RECORD_COLUMNS]
@@ -665,30 +797,71 @@ def test_cli_full_case_lifecycle_on_the_demo(
     ]
     rows = list(reader)
     assert rows
-    assert {r["agent_id"] for r in rows} == {agent}
+    assert {r["agent_id"] for r in rows} == {agent_id}
+    assert {r["scheduled"] for r in rows} == {"telework"}  # E8
     assert all(first.isoformat() <= r["date"] <= last.isoformat() for r in rows)
     assert {r["status"] for r in rows} <= {"trace", "no_trace", "disputed", "out_of_scope"}
 
-    code, _, err = cli(home, "case", "show", number, "--actor", "quelqu.un", "--as", "hr_reviewer")
+    code, _, err = cli(home, "case", "show", number, who=person("quelqu.un", "hr_reviewer"))
     assert code == 1
     assert err
 
+    code, _, err = cli(home, "case", "close", number, "--outcome", "Trop tôt.")
+    assert code == 1
+    assert "D5" in err
     code, _, err = cli(
-        home, "case", "answer", number, "--agent", agent, "--text", "J'étais en réunion."
+        home, "case", "answer", number, "--text", "J'étais en réunion.", who=agent(agent_id)
     )
     assert code == 0, err
-    code, _, err = cli(
-        home, "case", "close", number, "--outcome", "Aucune suite.", "--actor", "rh.demo"
-    )
+    code, _, err = cli(home, "case", "close", number, "--outcome", "Aucune suite.")
     assert code == 0, err
     code, out, err = cli(
-        home, "case", "export", number, "--out", str(tmp_path / "case"), "--agent", agent
+        home, "case", "export", number, "--out", str(tmp_path / "case"), who=agent(agent_id)
     )
     assert code == 0, err
     content = json.loads((tmp_path / "case" / f"case-{number}.json").read_text(encoding="utf-8"))
     assert content["evidence"]["outcome"] == "Aucune suite."
     assert [a["text"] for a in content["evidence"]["answers"]] == ["J'étais en réunion."]
     assert content["evidence"]["records"]
+    ws = Workspace.open(home, FixedClock(REPORT_NOW))
+    try:
+        opened = [e for e in ws.audit.entries(agent_id) if e.action == "case_open"]
+        assert opened[-1].actor == DEMO_HR.login  # E9: the signed-in account
+    finally:
+        ws.close()
+
+
+def test_cli_case_commands_need_a_signed_in_account(demo: DemoSummary, demo_clock: None) -> None:
+    """E9 (issue 9, finding 2): without a session or token, ``case show``, ``case open`` and
+    ``case close`` exit 77 naming ``loyaute login``; LOYAUTE_ACTOR and --actor give nobody an
+    identity."""
+    for args in (
+        ["case", "show", "1"],
+        ["case", "close", "1", "--outcome", "x"],
+        [
+            "case",
+            "open",
+            "--agent",
+            "A00001",
+            "--reviewer",
+            "rh.relecture",
+            "--reason",
+            "x",
+            "--from",
+            "2026-03-09",
+            "--to",
+            "2026-03-13",
+        ],
+    ):
+        result = CliRunner().invoke(
+            app, ["--home", str(demo.home), *args], env={"LOYAUTE_ACTOR": "rh.relecture"}
+        )
+        assert result.exit_code == 77, (args, result.stderr)
+        assert "loyaute login" in result.stderr
+    result = CliRunner().invoke(
+        app, ["--home", str(demo.home), "case", "show", "1", "--actor", "rh.relecture"]
+    )
+    assert result.exit_code == 2  # the option no longer exists
 
 
 def test_cli_case_open_refused_for_social_work(demo: DemoSummary, demo_clock: None) -> None:
@@ -701,7 +874,7 @@ def test_cli_case_open_refused_for_social_work(demo: DemoSummary, demo_clock: No
         "--agent",
         demo_agent(demo, "travail_social"),
         "--reviewer",
-        "rh.demo",
+        DEMO_HR.login,
         "--reason",
         "x",
         "--from",
@@ -724,17 +897,15 @@ def test_i2_case_show_states_the_limits_in_every_format(
     try:
         case_id = open_case(
             ws,
-            "drh",
+            DEMO_HR,
             demo_agent(demo, "administratif", skip=2),
-            "rh.i2",
+            DEMO_HR.login,
             "réclamation",
             demo.data.days[0],
             demo.data.days[-1],
         )
     finally:
         ws.close()
-    code, out, err = cli(
-        demo.home, "case", "show", str(case_id), "--format", fmt, "--actor", "rh.i2"
-    )
+    code, out, err = cli(demo.home, "case", "show", str(case_id), "--format", fmt)
     assert code == 0, err
     assert " ".join(NO_PROOF[0].split()) in " ".join((out + " " + err).split())

@@ -12,7 +12,17 @@ from typer.testing import CliRunner
 
 from loyaute.cli import app
 from loyaute.reports.access_export import NO_PROOF_EN, NO_PROOF_FR, write_export
-from tests.builders import MON, TUE, local, make_workspace, run_ingest, vpn_session, write_logs
+from tests.builders import (
+    DPO,
+    MON,
+    TUE,
+    cli_env,
+    local,
+    make_workspace,
+    run_ingest,
+    vpn_session,
+    write_logs,
+)
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -31,7 +41,7 @@ def test_g2_export_files_and_columns(tmp_path: Path) -> None:
             )
         ],
     )
-    result = write_export(ws, "A1", tmp_path / "out", actor="dpo.test")
+    result = write_export(ws, DPO, "A1", tmp_path / "out")
     header, rows = read_csv(tmp_path / "out" / "records.csv")
     assert header == [
         "date",
@@ -57,7 +67,7 @@ def test_g2_export_files_and_columns(tmp_path: Path) -> None:
     header, viewers = read_csv(tmp_path / "out" / "viewers.csv")
     assert header == ["at", "actor", "role", "action", "reason"]
     assert viewers[-1]["action"] == "access_export"  # the export lists itself (H1)
-    assert viewers[-1]["actor"] == "dpo.test"
+    assert viewers[-1]["actor"] == DPO.login
     content = json.loads((tmp_path / "out" / "export.json").read_text(encoding="utf-8"))
     for key in (
         "records",
@@ -82,7 +92,7 @@ def test_g2_export_files_and_columns(tmp_path: Path) -> None:
 
 def test_i2_every_export_says_a_missing_trace_is_not_missing_work(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
-    write_export(ws, "A4", tmp_path / "out", actor="dpo")
+    write_export(ws, DPO, "A4", tmp_path / "out")
     html = unescape((tmp_path / "out" / "index.html").read_text(encoding="utf-8"))
     content = json.loads((tmp_path / "out" / "export.json").read_text(encoding="utf-8"))
     assert NO_PROOF_FR in html
@@ -93,7 +103,7 @@ def test_i2_every_export_says_a_missing_trace_is_not_missing_work(tmp_path: Path
 def test_i1_nothing_before_t0_is_exportable(tmp_path: Path) -> None:
     """I1: records dated before the agent's T0 are never exportable, even by the DPO."""
     ws = make_workspace(tmp_path, notices={"A1": TUE, "A2": MON, "A3": MON, "A4": MON})
-    write_export(ws, "A1", tmp_path / "out", actor="dpo")
+    write_export(ws, DPO, "A1", tmp_path / "out")
     _, rows = read_csv(tmp_path / "out" / "records.csv")
     assert rows
     assert min(r["date"] for r in rows) == "2026-03-24"
@@ -102,7 +112,7 @@ def test_i1_nothing_before_t0_is_exportable(tmp_path: Path) -> None:
 
 def test_ineligible_family_is_shown_out_of_scope(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
-    write_export(ws, "A2", tmp_path / "out", actor="dpo")
+    write_export(ws, DPO, "A2", tmp_path / "out")
     _, rows = read_csv(tmp_path / "out" / "records.csv")
     assert rows
     assert {r["status"] for r in rows} == {"out_of_scope"}
@@ -115,7 +125,9 @@ def test_access_export_works_when_the_committee_gate_fails(tmp_path: Path) -> No
     home = ws.paths.home
     ws.close()
     result = CliRunner().invoke(
-        app, ["--home", str(home), "access-export", "A1", "--out", str(tmp_path / "o")]
+        app,
+        ["--home", str(home), "access-export", "A1", "--out", str(tmp_path / "o")],
+        env=cli_env(home, DPO),
     )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "o" / "records.csv").is_file()
@@ -126,7 +138,9 @@ def test_unknown_agent_is_refused(tmp_path: Path) -> None:
     home = ws.paths.home
     ws.close()
     result = CliRunner().invoke(
-        app, ["--home", str(home), "access-export", "Z9", "--out", str(tmp_path / "o")]
+        app,
+        ["--home", str(home), "access-export", "Z9", "--out", str(tmp_path / "o")],
+        env=cli_env(home, DPO),
     )
     assert result.exit_code == 1
     assert "Z9" in result.stderr

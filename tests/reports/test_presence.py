@@ -34,15 +34,16 @@ from loyaute.i18n import lang, set_lang
 from loyaute.identity import parse_directory, store_directory
 from loyaute.ingest.engine import LocalEngine
 from loyaute.policy.access import AccessDenied
+from loyaute.policy.aggregate import half_day_frame
 from loyaute.policy.notices import record_notices
 from loyaute.policy.rights import declare, object_to_processing, open_dispute
-from loyaute.reports.frames import half_day_frame
+from loyaute.policy.roles import Identity
 from loyaute.reports.presence import PRESENCE_COLUMNS, week_id, week_monday, week_month
 from loyaute.reports.runner import NO_PROOF, run_presence
 from loyaute.schedule import import_schedule
 from loyaute.store.records import RECORD_SCHEMA
 from loyaute.workspace import Workspace
-from tests.builders import make_workspace, schedule_csv
+from tests.builders import SYSTEM, agent, cli_env, make_workspace, person, schedule_csv
 
 START = date(2026, 3, 2)  # Monday of ISO week 10; the gates hold and every notice is given then
 NOW = datetime(2026, 4, 20, 16, 0, tzinfo=UTC)
@@ -112,23 +113,25 @@ def build(
         for p in people
     ]
     (root / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    store_directory(ws.state, parse_directory(root / "people.csv", ws.settings.directory))
+    store_directory(ws.db, parse_directory(root / "people.csv", ws.settings.directory))
     rows = [(a, d, h, "TLT") for a, d, h in telework] + [(a, d, h, "PRES") for a, d, h in on_site]
     (root / "plan.csv").write_text(schedule_csv(rows), encoding="utf-8")
-    import_schedule(ws.state, [root / "plan.csv"], ws.settings.schedule)
-    record_notices(ws, START, [p.agent_id for p in people], actor="test")
+    import_schedule(ws.db, [root / "plan.csv"], ws.settings.schedule)
+    record_notices(ws, SYSTEM, START, [p.agent_id for p in people])
     write_records(ws, [(*t, "telework") for t in traces] + [(*t, "on_site") for t in on_site_mail])
     return ws
 
 
 def write_records(ws: Workspace, items: list[tuple[str, date, str, str]]) -> None:
-    """Half-day records as ingestion would store them (pseudonymised, one partition a day)."""
-    by_day: dict[date, list[tuple[str, date, str, str]]] = defaultdict(list)
-    for agent, day, half, scope in items:
-        by_day[day].append((ws.pseudonymizer.pseudonym(agent), day, half, scope))
-    changes = {}
-    for day, rows in by_day.items():
-        changes[day] = pa.table(
+    """Half-day records as ingestion would store them (pseudonymised, one partition a day):
+    telework half-days in the check's records, on-site ones in the validity study's (E8)."""
+    by_day: dict[tuple[str, date], list[tuple[str, date, str, str]]] = defaultdict(list)
+    for agent_id, day, half, scope in items:
+        table = "records" if scope == "telework" else "study"
+        by_day[(table, day)].append((ws.pseudonymizer.pseudonym(agent_id), day, half, scope))
+    changes: dict[str, dict[date, pa.Table | None]] = {"records": {}, "study": {}}
+    for (table, day), rows in by_day.items():
+        changes[table][day] = pa.table(
             {
                 "agent": [r[0] for r in rows],
                 "day": pa.array([r[1] for r in rows], pa.date32()),
@@ -140,8 +143,8 @@ def write_records(ws: Workspace, items: list[tuple[str, date, str, str]]) -> Non
             },
             schema=RECORD_SCHEMA,
         )
-    if changes:
-        ws.activity.commit({"records": changes})
+    if any(changes.values()):
+        ws.activity.commit(changes)
 
 
 def team(prefix: str, n: int, service: str, family: str, manager: str = "") -> list[Person]:
@@ -230,11 +233,12 @@ def rows_by(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]
 
 
 def report(ws: Workspace, by: str = "service", period: str | None = None, **kw: Any) -> Any:
-    return run_presence(ws, "dpo.test", "dpo", by, period, **kw)
+    return run_presence(ws, person("dpo.test", "dpo"), by, period, **kw)
 
 
-def cli(home: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--home", str(home), *args])
+def cli(home: Path, *args: str, who: Identity | None = None) -> tuple[int, str, str]:
+    env = cli_env(home, who) if who is not None else {}
+    result = CliRunner().invoke(app, ["--home", str(home), *args], env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -437,7 +441,7 @@ def test_e3_late_declaration_does_not_change_a_published_week(fresh: Workspace) 
     """E3 (frozen ledger): a declaration made after week 12 is published changes none of the
     figures later reports show for it, so nothing can be read off the difference."""
     before = snapshot(fresh)
-    declare(fresh, "F03", date(2026, 3, 19), "PM", "phone")
+    declare(fresh, agent("F03"), date(2026, 3, 19), "PM", "phone")
     after = snapshot(fresh)
     assert changed(before, after) == []
 
@@ -445,7 +449,7 @@ def test_e3_late_declaration_does_not_change_a_published_week(fresh: Workspace) 
 def test_e3_declaration_before_publication_is_counted(fresh: Workspace) -> None:
     """D2/E2, the other side of the ledger test: a declaration made before its week is published
     is counted in ``declared``."""
-    declare(fresh, "F03", date(2026, 3, 19), "PM", "phone")
+    declare(fresh, agent("F03"), date(2026, 3, 19), "PM", "phone")
     rows = rows_by(report(fresh, "job_family", "week").rows)
     assert rows[("finances", "2026-W12")]["declared"] == 1
     assert rows[("finances", "2026-W11")]["declared"] == 0
@@ -456,7 +460,7 @@ def test_e3_objection_after_publication_changes_no_published_figure(fresh: Works
     but the figures already published must stay as they were — otherwise the difference between
     two reports tells that one agent of the group objected (a count about one person)."""
     before = snapshot(fresh)
-    object_to_processing(fresh, "F05", "raisons personnelles")
+    object_to_processing(fresh, agent("F05"), "raisons personnelles")
     after = snapshot(fresh)
     assert changed(before, after) == []
 
@@ -467,7 +471,7 @@ def test_e3_dispute_after_publication_changes_no_published_figure(fresh: Workspa
     before = snapshot(fresh)
     for day in (date(2026, 3, 30), date(2026, 4, 2)):
         for half in ("AM", "PM"):
-            open_dispute(fresh, "R04", day, half, "j'étais en réunion")
+            open_dispute(fresh, agent("R04"), day, half, "j'étais en réunion")
     after = snapshot(fresh)
     assert changed(before, after) == []
 
@@ -496,13 +500,13 @@ def test_e3_open_weeks_are_not_published(fresh: Workspace) -> None:
         result = report(fresh, by, period)
         assert result.parameters["weeks"] == "2026-W10..2026-W14"
         assert all(OPEN_WEEK not in r["period"] for r in result.rows)
-    assert not fresh.state.execute(
+    assert not fresh.db.conn.execute(
         "SELECT 1 FROM published_cells WHERE week = ?", (OPEN_WEEK,)
     ).fetchone()
     home = fresh.paths.home
     later = Workspace.open(home, FixedClock(NOW + timedelta(days=3)))  # Sunday 12 + 10 < 23
     try:
-        rows = rows_by(run_presence(later, "dpo", "dpo", "job_family", "week").rows)
+        rows = rows_by(run_presence(later, person("dpo", "dpo"), "job_family", "week").rows)
         assert rows[("finances", OPEN_WEEK)]["telework_half_days"] == 12 * 4
     finally:
         later.close()
@@ -513,7 +517,7 @@ def test_e3_open_weeks_are_not_published(fresh: Workspace) -> None:
 
 def test_d4_disputed_half_day_is_excluded(fresh: Workspace) -> None:
     """D4: a half-day under an open dispute is frozen: not counted in the report."""
-    open_dispute(fresh, "F01", date(2026, 3, 16), "AM", "panne du VPN")
+    open_dispute(fresh, agent("F01"), date(2026, 3, 16), "AM", "panne du VPN")
     rows = rows_by(report(fresh, "job_family", "week").rows)
     expected = truth("job_family", "finances", ["2026-W12"])
     assert rows[("finances", "2026-W12")]["telework_half_days"] == (
@@ -526,7 +530,7 @@ def test_d4_disputed_half_day_is_excluded(fresh: Workspace) -> None:
 def test_g3_objecting_agent_is_not_counted(fresh: Workspace) -> None:
     """G3: processing of an agent who objected stops pending a decision: their half-days are not
     in the report (weeks published after the objection)."""
-    object_to_processing(fresh, "R02", "situation particulière")
+    object_to_processing(fresh, agent("R02"), "situation particulière")
     rows = rows_by(report(fresh, "service", "week").rows)
     expected = truth("service", "RH", ["2026-W10"])
     assert rows[("RH", "2026-W10")]["agents"] == expected["agents"] - 1 == 11
@@ -549,7 +553,7 @@ def test_d2_declarative_mode_hides_traces_from_managers_and_hr(
 ) -> None:
     """D2: in declarative mode, managers and HR see telework half-days and declarations, never
     trace figures."""
-    result = run_presence(declarative, "RM00", role, "service", "week", manager_id="RM00")
+    result = run_presence(declarative, person("RM00", role, "RM00"), "service", "week")
     shown = [r for r in result.rows if not r["suppressed"]]
     assert shown
     for row in shown:
@@ -564,7 +568,7 @@ def test_d2_declarative_mode_shows_traces_to_oversight_roles(
     declarative: Workspace, role: str
 ) -> None:
     """D2: the DPO and the staff representatives still see the trace figures (oversight)."""
-    rows = rows_by(run_presence(declarative, "x", role, "service", "week").rows)
+    rows = rows_by(run_presence(declarative, person("x", role), "service", "week").rows)
     assert (
         rows[("RH", "2026-W10")]["with_trace"] == truth("service", "RH", ["2026-W10"])["with_trace"]
     )
@@ -573,20 +577,20 @@ def test_d2_declarative_mode_shows_traces_to_oversight_roles(
 
 def test_d2_crosscheck_mode_shows_traces_to_hr(standard: Workspace) -> None:
     """D2: the masking is the declarative mode's: in cross-check mode HR sees trace figures."""
-    rows = rows_by(run_presence(standard, "rh", "hr_reviewer", "service", "week").rows)
+    rows = rows_by(run_presence(standard, person("rh", "hr_reviewer"), "service", "week").rows)
     assert rows[("RH", "2026-W10")]["with_trace"] == 43
 
 
 def test_e5_manager_sees_only_their_own_service(standard: Workspace) -> None:
     """E5: a manager sees the aggregates of their own service, not the others'; the family
     table (which crosses services) is refused to them."""
-    rows = run_presence(standard, "RM00", "manager", "service", "week").rows
+    rows = run_presence(standard, person("RM00", "manager", "RM00"), "service", "week").rows
     assert rows
     assert {r["group"] for r in rows} == {"RH"}
-    rows = run_presence(standard, "FM00", "manager", "service", "month").rows
+    rows = run_presence(standard, person("FM00", "manager", "FM00"), "service", "month").rows
     assert {r["group"] for r in rows} == {"Finances"}
     with pytest.raises(UsageError):
-        run_presence(standard, "RM00", "manager", "job_family", "week")
+        run_presence(standard, person("RM00", "manager", "RM00"), "job_family", "week")
 
 
 @pytest.mark.parametrize("role", ["operator", "agent"])
@@ -594,15 +598,17 @@ def test_e5_operator_and_agent_may_not_read_the_report(standard: Workspace, role
     """E5: the IT operator runs ingestion but sees no activity data; an agent sees only their
     own records. Both are refused the report, and the refusal is audited."""
     with pytest.raises(AccessDenied):
-        run_presence(standard, f"who.{role}", role, "service", "week")
+        run_presence(standard, person(f"who.{role}", role, "X"), "service", "week")
     last = list(standard.audit.entries())[-1]
     assert (last.actor, last.role, last.action) == (f"who.{role}", role, "refused")
-    assert last.details["attempted"] == "presence"
+    assert last.details["attempted"] == "report_presence"
 
 
 def test_e5_refusal_from_the_cli(standard: Workspace, cli_clock: None) -> None:
     """E5: the CLI refuses with exit 1 and a one-line reason."""
-    code, out, err = cli(standard.paths.home, "report", "presence", "--as", "operator")
+    code, out, err = cli(
+        standard.paths.home, "report", "presence", who=person("dsi.op", "operator")
+    )
     assert code == 1
     assert "operator" in err
     assert "RH" not in out
@@ -614,7 +620,7 @@ def test_e5_refusal_from_the_cli(standard: Workspace, cli_clock: None) -> None:
 def test_h1_every_report_is_audited(standard: Workspace) -> None:
     """H1: each report run leaves an audit entry with its reader, role and parameters."""
     count = len(list(standard.audit.entries()))
-    run_presence(standard, "staff.rep", "staff_rep", "job_family", "month")
+    run_presence(standard, person("staff.rep", "staff_rep"), "job_family", "month")
     entries = list(standard.audit.entries())
     assert len(entries) > count
     last = entries[-1]
@@ -715,9 +721,9 @@ def test_e2_report_presence_on_the_demo_from_the_cli(
     assert {r["period"] for r in rows} <= {"2026-W08", "2026-W09", "2026-W10"}
     groups = {a.service if by == "service" else a.job_family for a in demo.data.agents}
     assert {r["group"] for r in rows} <= groups
-    for agent in demo.data.agents:
-        assert agent.agent_id not in out
-        assert agent.display_name not in out
+    for member in demo.data.agents:
+        assert member.agent_id not in out
+        assert member.display_name not in out
     code, out, err = cli(demo.home, "report", "presence", "--by", by)
     assert code == 0, err
     assert flat(NO_PROOF[0]) in flat(out)
@@ -900,7 +906,7 @@ def test_e3_no_sequence_of_reports_determines_a_count_under_k(
         weekly: list[frozenset[WeeklyAtom]] = []
         distinct: dict[frozenset[str], list[frozenset[tuple[str, str]]]] = defaultdict(list)
         for by, period, lo, hi in department["queries"]:
-            result = run_presence(ws, "dpo", "dpo", by, period, day_from=lo, day_to=hi)
+            result = run_presence(ws, person("dpo", "dpo"), by, period, day_from=lo, day_to=hi)
             weeks = week_range(result.parameters["weeks"])
             assert set(weeks) <= {"2026-W11", *PROPERTY_WEEKS}  # week 15 is still open
             position = 0 if by == "service" else 1

@@ -35,6 +35,7 @@ from loyaute.reports.validity import VALIDITY_COLUMNS, family_reliability
 from loyaute.store.records import RECORD_SCHEMA
 from loyaute.templates import register_toml
 from loyaute.workspace import Workspace
+from tests.builders import DPO, person
 from tests.reports.test_presence import NOW, START, HalfDay, build, team
 
 ON_SITE_DAYS = [START + timedelta(weeks=w, days=d) for w in range(5) for d in (1, 2)]
@@ -111,7 +112,7 @@ def cli(home: Path, *args: str) -> tuple[int, str, str]:
 def test_validity_coverage_and_reliability(study: Workspace) -> None:
     """Coverage is the share of on-site half-days with a mail or application trace; a family is
     reliable at coverage ≥ 0.90 — exactly 0.90 is reliable, 0.895 is not."""
-    rows = by_family(run_validity(study, "dpo", "dpo").rows)
+    rows = by_family(run_validity(study, DPO).rows)
     assert rows["finances"] == {
         "job_family": "finances",
         "agents": 10,
@@ -137,7 +138,7 @@ def test_validity_coverage_and_reliability(study: Workspace) -> None:
 def test_e3_validity_small_family_is_suppressed(study: Workspace) -> None:
     """E3: the three managers form a family under k: suppressed, every figure empty, and there is
     no total row that would give them back by subtraction."""
-    rows = run_validity(study, "dpo", "dpo").rows
+    rows = run_validity(study, DPO).rows
     managers = by_family(rows)["encadrement"]
     assert managers["suppressed"] is True
     assert all(managers[c] == "" for c in VALIDITY_COLUMNS if c not in ("job_family", "suppressed"))
@@ -157,7 +158,7 @@ def test_validity_vpn_alone_is_not_coverage(tmp_path: Path) -> None:
     ws = build(tmp_path, people, [], [], on_site=on_site)
     try:
         write_records_vpn(ws, on_site)
-        row = by_family(run_validity(ws, "dpo", "dpo").rows)["finances"]
+        row = by_family(run_validity(ws, DPO).rows)["finances"]
         assert (row["on_site_half_days"], row["with_trace"], row["coverage"]) == (10, 0, 0.0)
         assert row["reliable"] is False
     finally:
@@ -168,7 +169,7 @@ def write_records_vpn(ws: Workspace, half_days: list[HalfDay]) -> None:
     day = half_days[0][1]
     ws.activity.commit(
         {
-            "records": {
+            "study": {
                 day: pa.table(
                     {
                         "agent": [ws.pseudonymizer.pseudonym(a) for a, _, _ in half_days],
@@ -195,7 +196,7 @@ def test_validity_threshold_is_the_registers(tmp_path: Path) -> None:
     set_study(home, reliability_threshold=0.85)
     ws = Workspace.open(home, FixedClock(NOW))
     try:
-        report = run_validity(ws, "dpo", "dpo")
+        report = run_validity(ws, DPO)
         rows = by_family(report.rows)
         assert rows["administratif"]["reliable"] is True
         assert rows["travail_social"]["reliable"] is False
@@ -210,7 +211,7 @@ def test_validity_refused_when_the_study_is_disabled(tmp_path: Path) -> None:
     ws = open_study(tmp_path, validity=False)
     try:
         with pytest.raises(GateError) as info:
-            run_validity(ws, "dpo", "dpo")
+            run_validity(ws, DPO)
         assert "validity_study" in str(info.value)
         assert family_reliability(ws) == {}
     finally:
@@ -227,7 +228,7 @@ def test_validity_refused_when_the_study_is_not_registered(tmp_path: Path) -> No
     ws = Workspace.open(home, FixedClock(NOW))
     try:
         with pytest.raises(GateError):
-            run_validity(ws, "dpo", "dpo")
+            run_validity(ws, DPO)
     finally:
         ws.close()
     code, out, err = cli(home, "report", "validity")
@@ -256,7 +257,7 @@ def test_validity_counts_only_days_after_the_study_was_registered(tmp_path: Path
     set_study(home, registered_on=ON_SITE_DAYS[2].isoformat())  # Tuesday of week 11
     ws = Workspace.open(home, FixedClock(NOW))
     try:
-        row = by_family(run_validity(ws, "dpo", "dpo").rows)["finances"]
+        row = by_family(run_validity(ws, DPO).rows)["finances"]
         assert row["on_site_half_days"] == 10 * 16
     finally:
         ws.close()
@@ -267,22 +268,22 @@ def test_e5_validity_roles(study: Workspace, role: str) -> None:
     """E5: the study is for the DPO, HR and staff representatives; others are refused and the
     refusal is audited."""
     with pytest.raises(AccessDenied):
-        run_validity(study, f"x.{role}", role)
+        run_validity(study, person(f"x.{role}", role, "X"))
     last = list(study.audit.entries())[-1]
     assert (last.actor, last.action) == (f"x.{role}", "refused")
     for allowed in ("dpo", "hr_reviewer", "staff_rep"):
-        assert run_validity(study, "y", allowed).rows
+        assert run_validity(study, person("y", allowed)).rows
 
 
 def test_h1_i2_validity_is_audited_and_states_its_limits(study: Workspace) -> None:
     """H1: each run is audited; I2: it carries its parameters and the sentence that a missing
     trace does not establish absence of work."""
-    report = run_validity(study, "dpo.test", "dpo")
+    report = run_validity(study, DPO)
     assert report.parameters["statement"] == NO_PROOF[0]
     assert report.parameters["k_min"] == 10
     assert report.parameters["threshold"] == 0.9
     last = list(study.audit.entries())[-1]
-    assert (last.actor, last.role, last.action) == ("dpo.test", "dpo", "report_validity")
+    assert (last.actor, last.role, last.action) == (DPO.login, "dpo", "report_validity")
 
 
 def test_validity_csv_columns(study: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -315,12 +316,12 @@ def test_e3_validity_windows_cannot_be_differenced(tmp_path: Path) -> None:
     extra = [("VF00", date(2026, 3, 30), "AM"), ("VF00", date(2026, 3, 30), "PM")]
     ws = build(tmp_path, PEOPLE, [], [], on_site=ON_SITE + extra, on_site_mail=MAIL)
     try:
-        first = by_family(run_validity(ws, "dpo", "dpo", date(2026, 3, 2), date(2026, 3, 29)).rows)[
+        first = by_family(run_validity(ws, DPO, date(2026, 3, 2), date(2026, 3, 29)).rows)[
             "finances"
         ]
-        second = by_family(
-            run_validity(ws, "dpo", "dpo", date(2026, 3, 2), date(2026, 3, 30)).rows
-        )["finances"]
+        second = by_family(run_validity(ws, DPO, date(2026, 3, 2), date(2026, 3, 30)).rows)[
+            "finances"
+        ]
     finally:
         ws.close()
     published_both = not first["suppressed"] and not second["suppressed"]
@@ -349,7 +350,7 @@ def test_demo_social_work_is_unreliable_and_an_eligible_family_is_reliable(
     unreliable, and at least one eligible family is reliable."""
     ws = Workspace.open(demo.home, FixedClock(REPORT_NOW))
     try:
-        rows = by_family(run_validity(ws, "dpo", "dpo").rows)
+        rows = by_family(run_validity(ws, DPO).rows)
     finally:
         ws.close()
     social = rows["travail_social"]

@@ -8,7 +8,6 @@ starlette TestClient), driven from synchronous tests through one anyio blocking 
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import itertools
 import re
@@ -29,14 +28,16 @@ from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from loyaute.accounts import Account, open_session
+from loyaute.accounts import digest, open_session
 from loyaute.clock import FixedClock
-from loyaute.policy.cases import open_case
-from loyaute.reports.agent_view import agent_records
+from loyaute.policy.cases import answer_case, open_case
+from loyaute.policy.roles import Identity, Role
 from loyaute.reports.validity import family_reliability
 from loyaute.web.app import HOME_OF_ROLE, create_app
 from loyaute.web.context import SESSION_COOKIE
 from loyaute.workspace import Workspace
+from tests.builders import agent as agent_identity
+from tests.builders import records
 
 NOW = datetime(2026, 3, 20, 16, 0, tzinfo=UTC)
 """Friday 20 March 2026, 17:00 in Paris: the demo's four weeks run up to this day, and the weeks
@@ -73,7 +74,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/reports/presence"): AGGREGATE_READERS,
     ("GET", "/reports/validity"): frozenset({"dpo", "hr_reviewer", "staff_rep"}),
     ("GET", "/manager"): frozenset({"manager"}),
-    ("POST", "/manager/statement"): frozenset({"manager"}),
+    ("GET", "/manager/statement"): frozenset({"manager"}),
+    ("POST", "/manager/statement/validate"): frozenset({"manager"}),
     ("GET", "/hr"): frozenset({"hr_reviewer"}),
     ("POST", "/hr/cases"): frozenset({"hr_reviewer"}),
     ("GET", "/hr/cases/{case_id}"): frozenset({"hr_reviewer"}),
@@ -364,12 +366,9 @@ class Web:
         account = who if isinstance(who, DemoAccount) else self.account(who)
         with self.workspace() as ws:
             token = open_session(
-                ws.state, self.clock, Account(account.login, account.role, account.agent_id)
+                ws.db, self.clock, Identity(account.login, Role(account.role), account.agent_id)
             )
-            csrf = ws.state.execute(
-                "SELECT csrf FROM sessions WHERE token_hash = ?",
-                (hashlib.sha256(token.encode("ascii")).hexdigest(),),
-            ).fetchone()[0]
+            csrf = ws.db.accounts.csrf_of(digest(token))
         c = self.client(cookies={SESSION_COOKIE: token})
         c.account = account
         c._csrf = csrf
@@ -444,50 +443,54 @@ class Scenario:
 
 
 def case_period(web: Web, agent_id: str) -> tuple[date, date]:
-    """A week of the agent's telework half-days, with kept records before it."""
+    """The agent's telework half-days of the latest week the validity study has published (a
+    case is judged on its own weeks' coverage), with kept records outside it."""
     with web.workspace() as ws:
-        rows = [r for r in agent_records(ws, agent_id) if r.scheduled == "telework"]
+        rows = records(ws, agent_id)
+        settle = ws.settings.reports.settle_days
+        today = ws.today()
     days = sorted({date.fromisoformat(r.date) for r in rows})
     assert len(days) >= 2, f"{agent_id} has too few telework days for a case"
-    first = days[max(1, len(days) // 2)]
-    return first, min(first + timedelta(days=6), days[-1])
+    closed = [d for d in days if d + timedelta(days=6 - d.weekday() + settle) < today]
+    assert closed, f"{agent_id} has no telework day in a published week"
+    monday = closed[-1] - timedelta(days=closed[-1].weekday())
+    week = [d for d in closed if d >= monday]
+    return week[0], week[-1]
 
 
 def build_scenario(web: Web) -> Scenario:
     """Two open cases reviewed by the demo HR reviewer: A on the demo agent (viewed, answered),
     B on another agent (closed by the matrix); half-days of the agent to act on."""
-    hr = web.account("hr_reviewer").login
+    hr = Identity(web.account("hr_reviewer").login, Role.HR_REVIEWER)
     agent = web.account("agent")
     manager = web.account("manager").agent_id
     with web.workspace() as ws:
         reliable = {f for f, ok in family_reliability(ws).items() if ok}
-        family = {r[0]: r[1] for r in ws.state.execute("SELECT agent_id, job_family FROM agents")}
-        late = {
-            r[0]
-            for r in ws.state.execute(
-                "SELECT agent_id FROM notices WHERE delivered_on > (SELECT MIN(delivered_on) FROM notices)"
-            )
-        }
+        family = {a: found.job_family for a, found in ws.db.agents.all().items()}
+        notices = ws.db.notices.all()
+        late = {a for a, day in notices.items() if day > min(notices.values())}
     assert family[agent.agent_id] in reliable, (
         "the demo agent account must belong to a job family the validity study finds reliable"
     )
-    others = sorted(
-        a
-        for a, f in family.items()
-        if f in reliable and a not in (agent.agent_id, manager) and a not in late
-    )
+    others = []
+    for a, f in sorted(family.items()):
+        if f not in reliable or a in (agent.agent_id, manager) or a in late:
+            continue
+        try:
+            case_period(web, a)
+        except AssertionError:
+            continue  # no telework day in a published week: no case can be judged
+        others.append(a)
     other, third, fourth = others[:3]
     period_a, period_b = case_period(web, agent.agent_id), case_period(web, other)
     with web.workspace() as ws:
         case_a = open_case(
-            ws, hr, agent.agent_id, hr, "Réclamation sur la semaine (test)", *period_a
+            ws, hr, agent.agent_id, hr.login, "Réclamation sur la semaine (test)", *period_a
         )
-        case_b = open_case(ws, hr, other, hr, "Second dossier (test)", *period_b)
-        telework = [
-            r
-            for r in agent_records(ws, agent.agent_id)
-            if r.scheduled == "telework" and r.status != "disputed"
-        ]
+        case_b = open_case(ws, hr, other, hr.login, "Second dossier (test)", *period_b)
+        # D5: the agent of case B has answered, so the matrix may close it
+        answer_case(ws, agent_identity(other), case_b, "Réponse de l'agent (test)")
+        telework = [r for r in records(ws, agent.agent_id) if r.status != "disputed"]
     period_c = case_period(web, third)
     return Scenario(
         agent=agent,
@@ -551,7 +554,7 @@ def body(method: str, path: str, s: Scenario, account: DemoAccount | None) -> di
             "reason": "J'ai travaillé hors ligne",
         },
         "/me/cases/{case_id}/answer": {"text": "Ma réponse au dossier"},
-        "/manager/statement": {"month": "2026-03"},
+        "/manager/statement/validate": {"month": "2026-01"},  # closed; February stays open
         "/hr/cases": dict(s.new_case),
         "/hr/cases/{case_id}/close": {"outcome": "Aucune suite : décision humaine motivée (test)"},
         "/dpo/purge": {},
@@ -562,8 +565,8 @@ def body(method: str, path: str, s: Scenario, account: DemoAccount | None) -> di
 def personal_markers(web: Web) -> dict[str, list[str]]:
     """What identifies an agent: ids, names, directory logins, pseudonyms."""
     with web.workspace() as ws:
-        agents = ws.state.execute("SELECT agent_id, display_name FROM agents").fetchall()
-        logins = [r[0] for r in ws.state.execute("SELECT login_key FROM logins")]
+        agents = [(a.agent_id, a.display_name) for a in ws.db.agents.all().values()]
+        logins = list(ws.db.agents.login_keys())
         pseudonyms = [ws.pseudonymizer.pseudonym(a[0]) for a in agents]
     return {
         "agent id": [a[0] for a in agents],

@@ -160,7 +160,7 @@ def test_agent_declares_contests_and_downloads_the_export(
     expect(svg).to_have_count(1)
     expect(svg.locator("title")).to_have_text("Calendrier des demi-journées")
     expect(page.locator("figure + table caption")).to_contain_text(
-        "Ce que toute personne habilitée"
+        "Ce qu'un relecteur habilité pourrait voir"
     )
     shot(page, "agent-calendar")
 
@@ -190,7 +190,13 @@ def test_agent_declares_contests_and_downloads_the_export(
     target = tmp_path / "export.zip"
     info.value.save_as(target)
     with zipfile.ZipFile(target) as z:
-        assert set(z.namelist()) == {"records.csv", "viewers.csv", "export.json", "index.html"}
+        assert set(z.namelist()) == {
+            "records.csv",
+            "study.csv",
+            "viewers.csv",
+            "export.json",
+            "index.html",
+        }
         records = z.read("records.csv").decode("utf-8")
     assert any(day in line and half in line and "disputed" in line for line in records.splitlines())
     assert errors == []
@@ -226,7 +232,7 @@ def test_hr_reviewer_opens_a_case_from_the_form(context: BrowserContext, served:
     page.get_by_role("button", name="Ouvrir le dossier").click()
     expect(page).to_have_url(re.compile(r"/hr/cases/\d+$"))
     with served.web.workspace() as ws:
-        name = ws.state.execute(
+        name = ws.db.conn.execute(
             "SELECT display_name FROM agents WHERE agent_id = ?", (form["agent_id"],)
         ).fetchone()[0]
     expect(page.locator("h1")).to_contain_text(name)

@@ -16,11 +16,12 @@ import re
 import pytest
 
 from loyaute.accounts import create_account
-from loyaute.policy.cases import close_case, open_case
-from loyaute.reports.agent_view import agent_records
+from loyaute.policy.cases import answer_case, close_case, open_case
+from loyaute.policy.roles import Identity, Role
 from loyaute.reports.runner import managed_services, run_presence
 from loyaute.web.app import HOME_OF_ROLE, PERMISSIONS
 from loyaute.web.context import SESSION_COOKIE
+from tests.builders import DPO, agent, manager, records
 from tests.web.support import (
     ANONYMOUS,
     EXPECTED,
@@ -55,6 +56,7 @@ SUCCESS = {
     ("POST", "/hr/cases"): 303,
     ("POST", "/hr/cases/{case_id}/close"): 303,
     ("POST", "/dpo/purge"): 303,
+    ("POST", "/manager/statement/validate"): 303,
 }
 """The status of a granted request (200 otherwise)."""
 
@@ -210,9 +212,9 @@ def test_the_case_reviewer_gets_exactly_the_case_period(web: Web, scenario: Scen
     assert first.status_code == second.status_code == 200
     rows = first.json()
     with web.workspace() as ws:
-        expected = [r.as_dict() for r in agent_records(ws, scenario.agent.agent_id, lo, hi)]
-        everything = agent_records(ws, scenario.agent.agent_id)
-        reason = ws.state.execute(
+        expected = [r.as_dict() for r in records(ws, scenario.agent.agent_id, lo, hi)]
+        everything = records(ws, scenario.agent.agent_id)
+        reason = ws.db.conn.execute(
             "SELECT reason FROM cases WHERE id = ?", (scenario.case_a,)
         ).fetchone()[0]
     assert rows == expected
@@ -238,7 +240,7 @@ def test_another_reviewer_is_refused_the_case(web: Web, scenario: Scenario) -> N
     """E4: only the case's own reviewer may read the records; another HR reviewer gets 403,
     audited."""
     with web.workspace() as ws:
-        create_account(ws.state, web.clock, "rh.autre", "un-mot-de-passe-long", "hr_reviewer")
+        create_account(ws.db, web.clock, "rh.autre", "un-mot-de-passe-long", "hr_reviewer")
     other = DemoAccount("rh.autre", "un-mot-de-passe-long", "hr_reviewer", "")
     c = web.sign_in(other)
     head = web.audit_head()
@@ -252,20 +254,23 @@ def test_another_reviewer_is_refused_the_case(web: Web, scenario: Scenario) -> N
 
 def test_a_closed_case_gives_no_more_access(web: Web, scenario: Scenario) -> None:
     """E4: once the case is closed, its reviewer reads no more records through the API."""
-    hr = web.account("hr_reviewer").login
+    hr = Identity(web.account("hr_reviewer").login, Role.HR_REVIEWER)
     lo, hi = case_period(web, scenario.fourth_agent)
     with web.workspace() as ws:
-        number = open_case(ws, hr, scenario.fourth_agent, hr, "Dossier vite clos (test)", lo, hi)
+        number = open_case(
+            ws, hr, scenario.fourth_agent, hr.login, "Dossier vite clos (test)", lo, hi
+        )
     c = web.signed_in("hr_reviewer")
     url = f"/api/agents/{scenario.fourth_agent}/records"
     assert c.get(url).status_code == 200
     with web.workspace() as ws:
-        close_case(ws, number, hr, "Clos sans suite (test)")
+        answer_case(ws, agent(scenario.fourth_agent), number, "Réponse (test)")
+        close_case(ws, hr, number, "Clos sans suite (test)")
     assert c.get(url).status_code == 403
 
 
 def test_my_records_are_the_agents_own_view(web: Web) -> None:
-    """E6: /api/me/records returns exactly ``agent_records`` of the signed-in agent (and of the
+    """E6: /api/me/records returns exactly the records of the signed-in agent (and of the
     manager, who is an agent too), for every demo account that has records."""
     accounts = [a for a in web.accounts if a.role in ("agent", "manager")]
     assert len(accounts) >= 3
@@ -279,7 +284,7 @@ def test_my_records_are_the_agents_own_view(web: Web) -> None:
         r = c.get("/api/me/records")
         assert r.status_code == 200, account.login
         with web.workspace() as ws:
-            expected = [row.as_dict() for row in agent_records(ws, account.agent_id)]
+            expected = [row.as_dict() for row in records(ws, account.agent_id)]
         assert r.json() == expected, account.login
         nonempty += bool(expected)
     assert nonempty >= 2
@@ -291,7 +296,7 @@ def test_the_agents_own_actions_are_not_shown_as_other_people_looking(web: Web) 
     c = web.signed_in("agent")
     agent = web.account("agent")
     with web.workspace() as ws:
-        row = next(r for r in agent_records(ws, agent.agent_id) if r.scheduled == "telework")
+        row = records(ws, agent.agent_id)[0]
     r = c.post(
         "/me/annotate",
         data={"csrf": c.csrf, "day": row.date, "half": row.half_day, "text": "Note de l'agent"},
@@ -301,7 +306,7 @@ def test_the_agents_own_actions_are_not_shown_as_other_people_looking(web: Web) 
         own = [e for e in ws.audit.entries(agent.agent_id) if e.role == "agent"]
     assert own, "the agent's own actions are not in the audit log"
     page = c.get("/me").text
-    caption = "Accès à mes données par d'autres personnes"
+    caption = "Accès à mes données par d'autres personnes que moi"
     section = html.unescape(page).split(caption, 1)[1].split("</table>", 1)[0]
     cells = [visible_text(row).split() for row in section.split("<tr>")[1:]]
     mine = [cell for cell in cells if agent.agent_id in cell or agent.login in cell]
@@ -322,7 +327,8 @@ MALFORMED = [
     ),
     ("hr_reviewer", "GET", "/hr/cases/99999999999999999999", None),
     ("hr_reviewer", "POST", "/hr/cases/99999999999999999999/close", {"outcome": "décision"}),
-    ("manager", "POST", "/manager/statement", {"month": "mars"}),
+    ("manager", "GET", "/manager/statement?month=mars", None),
+    ("manager", "GET", "/manager/statement?month=2027-05", None),
     ("manager", "GET", "/manager?month=2026-99", None),
     ("dpo", "GET", "/docs/inconnu", None),
     ("dpo", "GET", "/api/reports/presence?by=x&period=y", None),
@@ -355,12 +361,13 @@ def test_malformed_input_is_refused_not_a_server_error(
 
 def test_a_manager_sees_only_their_own_service(web: Web) -> None:
     """E5: the manager's aggregates (API and pages) cover their own service and no other."""
-    manager = web.account("manager")
+    manager_account = web.account("manager")
+    manager_of = manager(manager_account.agent_id)
     c = web.signed_in("manager")
     with web.workspace() as ws:
-        own = managed_services(ws, manager.agent_id)
-        services = {r[0] for r in ws.state.execute("SELECT DISTINCT service FROM agents")}
-        everyone = run_presence(ws, "test", "dpo", by="service", period="week")
+        own = managed_services(ws, manager_of)
+        services = {a.service for a in ws.db.agents.all().values()}
+        everyone = run_presence(ws, DPO, by="service", period="week")
     others = services - own
     assert own
     assert others

@@ -75,7 +75,7 @@ def digest(token: str) -> str:
 def session_rows(web: Web) -> set[str]:
     """Token hashes of the open sessions."""
     with web.workspace() as ws:
-        return {r[0] for r in ws.state.execute("SELECT token_hash FROM sessions")}
+        return {r[0] for r in ws.db.conn.execute("SELECT token_hash FROM sessions")}
 
 
 # --- cookies and sessions ----------------------------------------------------------------------------
@@ -326,7 +326,7 @@ FORM_ROUTES = [
     "/me/annotate",
     "/me/dispute",
     "/me/cases/{case_id}/answer",
-    "/manager/statement",
+    "/manager/statement/validate",
     "/hr/cases",
     "/hr/cases/{case_id}/close",
     "/dpo/purge",
@@ -437,11 +437,17 @@ def responses(web: Web, scenario: Scenario) -> list[tuple[str, httpx.Response]]:
             web.client().post("/api/login", json={"login": agent.login, "password": "non"}),
         )
     )
-    for path in ("/me/declare", "/me/annotate", "/hr/cases", "/dpo/purge", "/manager/statement"):
+    for path in (
+        "/me/declare",
+        "/me/annotate",
+        "/hr/cases",
+        "/dpo/purge",
+        "/manager/statement/validate",
+    ):
         role = {
             "/hr/cases": "hr_reviewer",
             "/dpo/purge": "dpo",
-            "/manager/statement": "manager",
+            "/manager/statement/validate": "manager",
         }.get(path, "agent")
         c = web.signed_in(role)
         form = body("POST", path, scenario, c.account)["data"]

@@ -1,7 +1,9 @@
 """The audit log: append-only, hash-chained, kept apart from the activity store (rule H1).
 
 Every access to one agent's data (view, export, annotate, re-identify, case action) and every
-purge is appended with its actor, role, action, reason and time. Each entry carries the hash of
+purge is appended with its actor, role, action, reason and time. An entry concerns one agent
+(``agent_id``) or several (``subjects``: a manager's monthly statement names every agent it
+shows); each agent's "who looked" list finds both. Each entry carries the hash of
 the previous one; ``verify`` recomputes the chain and names the first entry that was edited,
 removed or moved. Retention (rule F5) removes the oldest entries and keeps the hash of the last
 one removed as the chain's anchor, so what remains still verifies.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from loyaute.clock import Clock
-from loyaute.store.state import transaction
+from loyaute.store.state import private, transaction
 
 GENESIS = "0" * 64
 
@@ -37,6 +40,11 @@ CREATE TABLE IF NOT EXISTS audit (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_agent ON audit(agent_id);
+CREATE TABLE IF NOT EXISTS subjects (
+    seq INTEGER NOT NULL,
+    agent_id TEXT NOT NULL,
+    PRIMARY KEY (agent_id, seq)
+);
 CREATE TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER, hash TEXT);
 """
 
@@ -84,11 +92,14 @@ class AuditLog:
         self.path = path
         self.clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
         self.conn.executescript(SCHEMA)
+        private(path)
 
     def close(self) -> None:
         """Close the database."""
@@ -103,12 +114,15 @@ class AuditLog:
         agent_id: str = "",
         reason: str = "",
         details: dict[str, Any] | None = None,
+        subjects: list[str] | None = None,
     ) -> Entry:
-        """Add an entry at the end of the chain."""
+        """Add an entry at the end of the chain. ``subjects`` names the agents an entry about
+        several concerns; they are part of the hashed details, so they cannot be edited."""
         at = self.clock.now().isoformat(timespec="seconds")
-        payload = json.dumps(
-            details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
-        )
+        details = dict(details or {})
+        if subjects:
+            details["subjects"] = sorted(set(subjects))
+        payload = json.dumps(details, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         with transaction(self.conn):
             last = self.conn.execute(
                 "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
@@ -124,8 +138,12 @@ class AuditLog:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, at, actor, role, action, agent_id, reason, payload, prev, digest),
             )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO subjects(seq, agent_id) VALUES (?, ?)",
+                [(seq, a) for a in details.get("subjects", [])],
+            )
             self._write_head(seq, digest)
-        return Entry(seq, at, actor, role, action, agent_id, reason, details or {}, prev, digest)
+        return Entry(seq, at, actor, role, action, agent_id, reason, details, prev, digest)
 
     @property
     def head_path(self) -> Path:
@@ -142,8 +160,8 @@ class AuditLog:
         sql = "SELECT * FROM audit"
         params: tuple[str, ...] = ()
         if agent_id is not None:
-            sql += " WHERE agent_id = ?"
-            params = (agent_id,)
+            sql += " WHERE agent_id = ? OR seq IN (SELECT seq FROM subjects WHERE agent_id = ?)"
+            params = (agent_id, agent_id)
         for r in self.conn.execute(sql + " ORDER BY seq", params):
             yield Entry(
                 r["seq"],
@@ -163,6 +181,9 @@ class AuditLog:
         anchor = self.conn.execute("SELECT seq, hash FROM anchor").fetchone()
         expected_seq, prev = (anchor["seq"] + 1, anchor["hash"]) if anchor else (1, GENESIS)
         checked = 0
+        indexed: dict[int, set[str]] = {}
+        for seq, agent in self.conn.execute("SELECT seq, agent_id FROM subjects"):
+            indexed.setdefault(seq, set()).add(agent)
         for r in self.conn.execute("SELECT * FROM audit ORDER BY seq"):
             recomputed = entry_hash(
                 prev,
@@ -175,11 +196,16 @@ class AuditLog:
                 r["reason"],
                 r["details"],
             )
+            named = set(json.loads(r["details"]).get("subjects", []))
             if r["seq"] != expected_seq or r["prev"] != prev or r["hash"] != recomputed:
                 return checked, r["seq"] if r["seq"] == expected_seq else expected_seq
+            if indexed.pop(r["seq"], set()) != named:
+                return checked, r["seq"]  # an agent hidden from (or added to) an entry's index
             prev = r["hash"]
             expected_seq += 1
             checked += 1
+        if indexed:
+            return checked, min(indexed)  # index rows of no entry
         if self.head_path.is_file():
             head_seq, _, head_hash = (
                 self.head_path.read_text(encoding="ascii").strip().partition(" ")
@@ -201,9 +227,31 @@ class AuditLog:
             if last is None:
                 return 0
             removed = self.conn.execute("DELETE FROM audit WHERE seq <= ?", (last["seq"],)).rowcount
+            self.conn.execute("DELETE FROM subjects WHERE seq <= ?", (last["seq"],))
             self.conn.execute(
                 "INSERT INTO anchor(id, seq, hash) VALUES (1, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                 (last["seq"], last["hash"]),
             )
         return int(removed)
+
+    def counts_since(self, actor: str, since: str) -> dict[str, int]:
+        """action → entries of one person since ``since`` (the DPO's alerts, H2)."""
+        return {
+            r[0]: int(r[1])
+            for r in self.conn.execute(
+                "SELECT action, COUNT(*) FROM audit WHERE actor = ? AND at >= ? GROUP BY action",
+                (actor, since),
+            )
+        }
+
+    def count_before(self, at: str) -> int:
+        """Entries older than ``at`` (a dry-run purge)."""
+        return int(
+            self.conn.execute("SELECT COUNT(*) FROM audit WHERE at < ?", (at,)).fetchone()[0]
+        )
+
+    def head(self) -> int:
+        """The last sequence number (0 when empty)."""
+        row = self.conn.execute("SELECT MAX(seq) FROM audit").fetchone()
+        return int(row[0] or 0)

@@ -1,0 +1,155 @@
+"""Output helpers of the command line, in one place: the consoles, the error handler, tables,
+CSV and JSON, dates typed on the command line.
+
+Domain errors (``errors.py``) become a one-line reason on stderr and the exit code their class
+carries (1 refused, 2 usage, 77 not signed in, 78 configuration); a user error never shows a
+traceback. When the output is not a terminal, nothing is wrapped or truncated: tables become
+plain tab-separated text.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from loyaute.errors import LoyauteError, UsageError
+from loyaute.i18n import tr
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class State:
+    """Options shared by every command."""
+
+    home: Path = Path("loyaute-home")
+
+
+state = State()
+
+
+def _console(stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    terminal = stream.isatty()
+    # Piped or redirected: no wrapping, no width limit, no colour codes.
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=not terminal,
+        width=None if terminal else 10_000,
+        no_color=not terminal,
+    )
+
+
+class _Lazy:
+    """A console created on first use (so that tests capturing stdout see the right stream)."""
+
+    def __init__(self, stderr: bool) -> None:
+        self.stderr = stderr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_console(self.stderr), name)
+
+
+out: Console = _Lazy(False)  # type: ignore[assignment]
+err: Console = _Lazy(True)  # type: ignore[assignment]
+
+
+def handle_errors(fn: F) -> F:
+    """Turn loyaute's own errors into a message on stderr and the right exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LoyauteError as exc:
+            err.print(f"[bold red]loyaute:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_date(text: str) -> date:
+    """An ISO date typed on the command line."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            tr(f"date invalide : {text} (AAAA-MM-JJ)", f"invalid date: {text} (YYYY-MM-DD)")
+        ) from None
+
+
+def day_option(text: str | None) -> date | None:
+    """An optional ISO date."""
+    return parse_date(text) if text else None
+
+
+def plain(value: Any) -> str:
+    """A value as shown in a table or CSV."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def emit(
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    fmt: str,
+    parameters: dict[str, Any],
+    title: str,
+) -> None:
+    """Rows as a table (stdout), CSV (stdout, parameters on stderr) or JSON."""
+    if fmt == "csv":
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+        )
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: plain(v) for k, v in row.items()})
+        for key, value in parameters.items():  # stdout stays pure CSV; the reader still sees them
+            err.print(f"{key} : {escape(str(value))}", soft_wrap=True)
+        return
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {"parameters": parameters, "rows": rows}, ensure_ascii=False, indent=2, default=str
+            )
+        )
+        return
+    if fmt != "table":
+        raise UsageError(tr("--format table, csv ou json", "--format table, csv or json"))
+    print_table(title, columns, [[plain(row.get(c, "")) for c in columns] for row in rows])
+    for key, value in parameters.items():
+        out.print(f"{key} : {escape(str(value))}")
+
+
+def print_table(
+    title: str, headers: tuple[str, ...] | list[str], rows: list[list[str]], stderr: bool = False
+) -> None:
+    """A Rich table on a terminal; tab-separated lines, never wrapped, when piped."""
+    stream = sys.stderr if stderr else sys.stdout
+    if not stream.isatty():
+        stream.write(title + "\n")
+        stream.write("\t".join(headers) + "\n")
+        for row in rows:
+            stream.write("\t".join(cell.replace("\n", " ; ") for cell in row) + "\n")
+        stream.flush()
+        return
+    table = Table(title=title, title_justify="left")
+    for h in headers:
+        table.add_column(h, overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    (err if stderr else out).print(table)

@@ -1,0 +1,172 @@
+"""Accounts, sessions (web and command line) and personal tokens; only hashes of secrets."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from loyaute.store.state import Repo, row_to
+
+
+class DuplicateAccount(Exception):
+    """The login is taken."""
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as stored."""
+
+    login: str
+    password_hash: str
+    role: str
+    agent_id: str
+    failed: int
+    locked_until: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A session as stored, with its account's role and agent."""
+
+    token_hash: str
+    login: str
+    csrf: str
+    created_at: str
+    expires_at: str
+    kind: str
+    role: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """A personal token as stored, with its account's role and agent."""
+
+    id: int
+    login: str
+    created_at: str
+    expires_at: str
+    revoked_at: str
+    role: str
+    agent_id: str
+
+
+class AccountRepo(Repo):
+    """accounts, sessions, tokens."""
+
+    def add(self, login: str, password_hash: str, role: str, agent_id: str, at: str) -> None:
+        """Create an account; ``DuplicateAccount`` when the login exists."""
+        try:
+            self.conn.execute(
+                "INSERT INTO accounts(login, password_hash, role, agent_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (login, password_hash, role, agent_id, at),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateAccount(login) from exc
+
+    def get(self, login: str) -> AccountRow | None:
+        """One account, or None."""
+        row = self.conn.execute("SELECT * FROM accounts WHERE login = ?", (login,)).fetchone()
+        return None if row is None else row_to(AccountRow, row)
+
+    def all(self) -> list[AccountRow]:
+        """Every account."""
+        return [
+            row_to(AccountRow, r)
+            for r in self.conn.execute("SELECT * FROM accounts ORDER BY login")
+        ]
+
+    def set_failures(self, login: str, failed: int, locked_until: str) -> None:
+        """Failure count and lock of an account."""
+        self.conn.execute(
+            "UPDATE accounts SET failed = ?, locked_until = ? WHERE login = ?",
+            (failed, locked_until, login),
+        )
+
+    def set_password_hash(self, login: str, password_hash: str) -> None:
+        """Replace a password hash (rehash on sign-in)."""
+        self.conn.execute(
+            "UPDATE accounts SET password_hash = ? WHERE login = ?", (password_hash, login)
+        )
+
+    # --- sessions ---------------------------------------------------------------------------------
+
+    def open_session(
+        self, token_hash: str, login: str, csrf: str, created: str, expires: str, kind: str
+    ) -> None:
+        """Store a new session."""
+        self.conn.execute(
+            "INSERT INTO sessions(token_hash, login, csrf, created_at, expires_at, kind) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (token_hash, login, csrf, created, expires, kind),
+        )
+
+    def session(self, token_hash: str) -> SessionRow | None:
+        """A session with its account's role, or None."""
+        row = self.conn.execute(
+            "SELECT s.*, a.role, a.agent_id FROM sessions s JOIN accounts a ON a.login = s.login "
+            "WHERE token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+        return None if row is None else row_to(SessionRow, row)
+
+    def touch_session(self, token_hash: str, expires: str) -> None:
+        """Move a session's idle expiry."""
+        self.conn.execute(
+            "UPDATE sessions SET expires_at = ? WHERE token_hash = ?", (expires, token_hash)
+        )
+
+    def close_session(self, token_hash: str) -> None:
+        """End a session."""
+        self.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    def csrf_of(self, token_hash: str) -> str | None:
+        """A session's CSRF token."""
+        row = self.conn.execute(
+            "SELECT csrf FROM sessions WHERE token_hash = ?", (token_hash,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def delete_sessions_before(self, at: str) -> int:
+        """Remove sessions expired before ``at``."""
+        return int(self.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (at,)).rowcount)
+
+    # --- personal tokens --------------------------------------------------------------------------
+
+    def add_token(self, token_hash: str, login: str, created: str, expires: str) -> int:
+        """Store a personal token; its number."""
+        cur = self.conn.execute(
+            "INSERT INTO tokens(token_hash, login, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            (token_hash, login, created, expires),
+        )
+        return int(cur.lastrowid or 0)
+
+    def token(self, token_hash: str) -> TokenRow | None:
+        """A token with its account's role, or None."""
+        row = self.conn.execute(
+            "SELECT t.id, t.login, t.created_at, t.expires_at, t.revoked_at, a.role, a.agent_id "
+            "FROM tokens t JOIN accounts a ON a.login = t.login WHERE t.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+        return None if row is None else row_to(TokenRow, row)
+
+    def tokens_of(self, login: str) -> list[TokenRow]:
+        """An account's tokens."""
+        return [
+            row_to(TokenRow, r)
+            for r in self.conn.execute(
+                "SELECT t.id, t.login, t.created_at, t.expires_at, t.revoked_at, a.role, a.agent_id "
+                "FROM tokens t JOIN accounts a ON a.login = t.login WHERE t.login = ? ORDER BY t.id",
+                (login,),
+            )
+        ]
+
+    def revoke_token(self, token_id: int, login: str, at: str) -> bool:
+        """Revoke one of an account's tokens; False when there is no such live token."""
+        cur = self.conn.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND login = ? AND revoked_at = ''",
+            (at, token_id, login),
+        )
+        return cur.rowcount == 1

@@ -1,0 +1,145 @@
+"""Operations: DPO alerts (H2), the ingest manifest and the quarantine of malformed lines (F6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loyaute.store.state import Repo, row_to, transaction
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A DPO alert."""
+
+    id: int
+    at: str
+    kind: str
+    actor: str
+    detail: str
+    acknowledged_at: str
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """A file read by ``ingest``."""
+
+    fingerprint: str
+    path: str
+    size: int
+    format: str
+    ingested_at: str
+    lines: int
+    events: int
+    kept: int
+
+
+class AlertRepo(Repo):
+    """DPO alerts."""
+
+    def add(self, at: str, kind: str, actor: str, detail: str) -> None:
+        """Raise an alert."""
+        self.conn.execute(
+            "INSERT INTO alerts(at, kind, actor, detail) VALUES (?, ?, ?, ?)",
+            (at, kind, actor, detail),
+        )
+
+    def raised_since(self, kind: str, actor: str, since: str) -> bool:
+        """True when this alert was raised for this person since ``since``."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM alerts WHERE kind = ? AND actor = ? AND at >= ?",
+                (kind, actor, since),
+            ).fetchone()
+            is not None
+        )
+
+    def latest(self, limit: int = 50) -> list[Alert]:
+        """The newest alerts first."""
+        return [
+            row_to(Alert, r)
+            for r in self.conn.execute("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", (limit,))
+        ]
+
+    def all(self) -> list[Alert]:
+        """Every alert, oldest first."""
+        return [row_to(Alert, r) for r in self.conn.execute("SELECT * FROM alerts ORDER BY id")]
+
+
+class ManifestRepo(Repo):
+    """Files already read, and masked examples of malformed lines."""
+
+    def known(self, fingerprint: str) -> bool:
+        """True when a file with this content was ingested."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM manifest WHERE fingerprint = ?", (fingerprint,)
+            ).fetchone()
+            is not None
+        )
+
+    def record(
+        self,
+        entries: list[ManifestEntry],
+        quarantine: list[tuple[str, str, int, str, str]],
+    ) -> None:
+        """Record files read and their quarantined examples (at, source, line, reason, masked),
+        all or nothing."""
+        with transaction(self.conn):
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO manifest(fingerprint, path, size, format, ingested_at, "
+                "lines, events, kept) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.fingerprint,
+                        e.path,
+                        e.size,
+                        e.format,
+                        e.ingested_at,
+                        e.lines,
+                        e.events,
+                        e.kept,
+                    )
+                    for e in entries
+                ],
+            )
+            self.conn.executemany(
+                "INSERT INTO quarantine(at, source, line, reason, masked) VALUES (?, ?, ?, ?, ?)",
+                quarantine,
+            )
+
+    def recent(self, limit: int = 200) -> list[ManifestEntry]:
+        """Files read, newest first."""
+        return [
+            row_to(ManifestEntry, r)
+            for r in self.conn.execute(
+                "SELECT * FROM manifest ORDER BY ingested_at DESC LIMIT ?", (limit,)
+            )
+        ]
+
+    def quarantine_by_reason(self) -> list[tuple[str, int]]:
+        """(reason, count) of the quarantined examples."""
+        return [
+            (r[0], int(r[1]))
+            for r in self.conn.execute(
+                "SELECT reason, COUNT(*) FROM quarantine GROUP BY reason ORDER BY reason"
+            )
+        ]
+
+    def quarantine_before(self, at: str) -> int:
+        """Examples older than ``at``."""
+        return int(
+            self.conn.execute("SELECT COUNT(*) FROM quarantine WHERE at < ?", (at,)).fetchone()[0]
+        )
+
+    def delete_quarantine_before(self, at: str) -> int:
+        """Remove examples older than ``at`` (F6)."""
+        return int(self.conn.execute("DELETE FROM quarantine WHERE at < ?", (at,)).rowcount)
+
+    def quarantine(self) -> list[tuple[str, str, int, str, str]]:
+        """Every example: (at, source, line, reason, masked)."""
+        return [
+            (r[0], r[1], int(r[2]), r[3], r[4])
+            for r in self.conn.execute(
+                "SELECT at, source, line, reason, masked FROM quarantine ORDER BY id"
+            )
+        ]

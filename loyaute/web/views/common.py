@@ -1,0 +1,114 @@
+"""Pages everyone shares: health, home, sign-in and sign-out, the notice, the documents."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from loyaute.policy.documents import KINDS, render_html, render_markdown
+from loyaute.policy.roles import Action
+from loyaute.web.auth import (
+    HOME_OF_ROLE,
+    SIGNED_IN,
+    TooManyAttempts,
+    check_csrf,
+    end_session,
+    guard,
+    sign_in,
+    start_session,
+)
+from loyaute.web.context import Ctx
+from loyaute.web.render import render
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz(ctx: Ctx = guard()) -> Response:
+    """Ready (200), or ``degraded`` (503) while the configuration on disk does not parse."""
+    if ctx.config_problem:
+        return JSONResponse({"status": "degraded"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(ctx: Ctx = guard()) -> Response:
+    """The role's home, or the sign-in page."""
+    if ctx.account is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(HOME_OF_ROLE[ctx.account.role], status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(ctx: Ctx = guard()) -> Response:
+    """The sign-in form."""
+    return render(ctx, "login.html", error="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    ctx: Ctx = guard(),
+    login: str = Form(..., max_length=200),
+    password: str = Form(..., max_length=500),
+) -> Response:
+    """Sign in; a wrong password and an unknown login get the same answer."""
+    try:
+        account = sign_in(ctx, login, password)
+    except TooManyAttempts:
+        return render(
+            ctx,
+            "login.html",
+            status=429,
+            error=ctx.t(
+                "Trop de tentatives : réessayez dans une minute.",
+                "Too many attempts: try again in a minute.",
+            ),
+        )
+    if account is None:
+        return render(
+            ctx,
+            "login.html",
+            status=401,
+            error=ctx.t(
+                "Identifiant ou mot de passe incorrect, ou compte verrouillé.",
+                "Wrong login or password, or account locked.",
+            ),
+        )
+    response = RedirectResponse(HOME_OF_ROLE[account.role], status_code=303)
+    start_session(ctx, account, response)
+    return response
+
+
+@router.post("/logout", response_class=HTMLResponse)
+def logout(ctx: Ctx = guard(SIGNED_IN), csrf: str = Form("")) -> Response:
+    """Sign out."""
+    check_csrf(ctx, csrf)
+    response = RedirectResponse("/login", status_code=303)
+    end_session(ctx, response)
+    return response
+
+
+@router.get("/notice", response_class=HTMLResponse)
+def notice(ctx: Ctx = guard(Action.NOTICE_READ)) -> Response:
+    """The information notice, for everyone."""
+    return _document(ctx, "notice")
+
+
+def _document(ctx: Ctx, kind: str) -> Response:
+    markdown = render_markdown(ctx.ws, kind, ctx.lang)
+    title = markdown.splitlines()[0].lstrip("# ")
+    return HTMLResponse(render_html(markdown, title, ctx.lang, stylesheet="/static/document.css"))
+
+
+@router.get("/docs/{kind}", response_class=HTMLResponse)
+def documents(ctx: Ctx = guard(Action.DOCS_READ), kind: str = "register") -> Response:
+    """Register entry and DPIA (DPO and staff representatives)."""
+    if kind not in KINDS:
+        return render(
+            ctx,
+            "error.html",
+            status=404,
+            status_code=404,
+            message=ctx.t("document inconnu", "unknown document"),
+        )
+    return _document(ctx, kind)
