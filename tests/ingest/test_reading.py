@@ -729,26 +729,70 @@ def instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+HEADERLESS_HTTPPROXY = FIXTURES / "exchange_httpproxy" / "Owa_HttpProxy_excerpt_headerless.LOG"
+
+
 @pytest.mark.parametrize(
-    ("path", "line", "login", "ts"),
+    ("path", "line", "login", "ts", "category"),
     [
-        (FIXTURES / "fortigate" / "csv_format.log", 2, "jean dupont", utc(2026, 3, 3, 9, 2, 25)),
-        (FIXTURES / "fortigate" / "cef_variants.log", 1, "cef6_user", utc(2026, 3, 3, 8)),
-        (FIXTURES / "fortigate" / "cef_variants.log", 4, "stripped_user", utc(2026, 3, 3, 8, 30)),
-        (FIXTURES / "fortigate" / "classification.log", 1, "xauth_user", utc(2026, 3, 3, 8)),
-        (NUL_FIXTURE, 10, "nul_user10", utc(2026, 3, 3, 8, 10)),
+        (
+            FIXTURES / "fortigate" / "csv_format.log",
+            2,
+            "jean dupont",
+            utc(2026, 3, 3, 9, 2, 25),
+            "vpn",
+        ),
+        (FIXTURES / "fortigate" / "cef_variants.log", 1, "cef6_user", utc(2026, 3, 3, 8), "vpn"),
+        (
+            FIXTURES / "fortigate" / "cef_variants.log",
+            4,
+            "stripped_user",
+            utc(2026, 3, 3, 8, 30),
+            "vpn",
+        ),
+        (FIXTURES / "fortigate" / "classification.log", 1, "xauth_user", utc(2026, 3, 3, 8), "vpn"),
+        (NUL_FIXTURE, 10, "nul_user10", utc(2026, 3, 3, 8, 10), "vpn"),
+        (
+            HEADERLESS_HTTPPROXY,
+            8,
+            "LENORD\\mmartin",
+            utc(2026, 3, 10, 7, 32, 58, 901000),
+            "mail",
+        ),
     ],
-    ids=["csv", "cef-fortinetfortigate", "cef-no-header", "ipsec-stats-other-id", "nul"],
+    ids=[
+        "csv",
+        "cef-fortinetfortigate",
+        "cef-no-header",
+        "ipsec-stats-other-id",
+        "nul",
+        "httpproxy",
+    ],
 )
 def test_loyaute_parse_gives_person_and_time(
-    path: Path, line: int, login: str, ts: datetime
+    path: Path, line: int, login: str, ts: datetime, category: str
 ) -> None:
     """``loyaute parse`` detects each shape and gives the person and the UTC time."""
     code, rows, _ = parse_cli(str(path))
     assert code == 0
     row = next(r for r in rows if r["line"] == line)
     assert "skipped" not in row
-    assert (row["login"], instant(row["ts"]), row["category"]) == (login, ts, "vpn")
+    assert (row["login"], instant(row["ts"]), row["category"]) == (login, ts, category)
+
+
+def test_loyaute_parse_reads_a_spaced_user_name_in_its_file_layout(tmp_path: Path) -> None:
+    config = tmp_path / "loyaute.toml"
+    config.write_text(
+        '[[apps]]\nname = "grand-angle"\nhosts = ["grandangle.extranet.lenord.fr"]\n'
+        '[sources.proxy]\ndefault_host = "grandangle.extranet.lenord.fr"\n',
+        encoding="utf-8",
+    )
+    log = FIXTURES / "proxy" / "spaced_user_combined.log"
+    code, rows, _ = parse_cli("--config", str(config), str(log))
+    assert code == 0
+    got = {r["line"]: (r.get("login"), r.get("skipped"), r["ts"]) for r in rows}
+    assert got[2] == ("john doe", None, "2024-01-15T09:00:00Z")
+    assert got[5] == (None, "ambiguous_layout", "2026-03-03T08:03:00Z")
 
 
 def test_loyaute_parse_reports_each_refused_file_and_reads_the_others(tmp_path: Path) -> None:
