@@ -136,8 +136,8 @@ def layout_cue(tokens: Sequence[bytes]) -> int | None:
 
 
 def decide_layout(lines: Sequence[bytes]) -> int | None:
-    """A file's layout from its first lines: the one most of them show; None when none shows
-    one or the two are level (each line then goes by its own cue)."""
+    """A file's layout from its first ``HEAD_LINES`` lines: the one most of them show; None
+    when none shows one or the two are level (each line then goes by its own cue)."""
     votes = {COMBINED: 0, VHOST: 0}
     for raw in lines[:HEAD_LINES]:
         m = _LINE_RE.match(raw)
@@ -204,7 +204,7 @@ class ProxySource(Source):
         """The layout of the file, decided from its first lines (a range starting mid-file
         reads its lines as the whole file's parser does)."""
         lines = _RECORD_SPLIT_RE.split(data[0:_HEAD_BYTES])
-        layout = decide_layout([ln.rstrip(b"\r") for ln in lines[:-1] if ln.strip()])
+        layout = decide_layout([ln.rstrip(b"\r") for ln in lines[:-1]])
         return _Decided(layout)
 
     def parser_at(self, state: object | None) -> LineParser:
@@ -248,9 +248,10 @@ class _ProxyParser(LineParser):
     def parse(self, chunk: Chunk) -> Parsed:
         out = RowBuilder()
         lines = split_lines(chunk.data)
-        if not self.decided:
+        if not self.decided and lines:
+            # Once per file, from its first lines; None leaves each line to its own cue.
             self.layout = decide_layout(lines)
-            self.decided = self.layout is not None
+            self.decided = True
         for i, raw in enumerate(lines):
             self._line(out, chunk.first_line + i, raw)
         return out.build()
