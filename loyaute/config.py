@@ -170,6 +170,24 @@ class ProxySettings(Model):
         "",
         description="Virtual host assumed for lines that carry none (one access log per host).",
     )
+    monitoring_user_agents: list[str] = Field(
+        [],
+        description="Beginnings of the User-Agent of monitoring clients that sign in "
+        "(e.g. check_http, curl), any case: their requests are never a trace (skipped as probe).",
+    )
+    monitoring_logins: list[str] = Field(
+        [],
+        description="Logins of monitoring accounts (compared without domain, any case): their "
+        "requests are never a trace (skipped as not_a_person).",
+    )
+
+    @field_validator("monitoring_user_agents", "monitoring_logins")
+    @classmethod
+    def _not_blank(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item.strip():
+                raise ValueError("une entrée vide couvrirait tout / an empty entry would match all")
+        return value
 
 
 class GenericSource(Model):

@@ -145,3 +145,55 @@ def test_known_users_and_times(corpus: Path) -> None:
     _, rows = run_parse(str(corpus / "fortigate" / "letsdefend_39424_ssl-web.log"))
     # date=2022-05-21 time=14:06:38 tz=+0300 but eventtime (preferred) says 12:08:33.959 UTC
     assert rows[0]["ts"] == "2022-05-21T12:08:33.959078Z"
+
+
+def test_fortigate_7_4_ipsec_statistics_under_another_log_id(corpus: Path) -> None:
+    """FortiOS 7.4 sample: IPsec tunnel statistics with logid 0101037100 (not the table's
+    0101037141) are a session trace of xauthuser, alive for its duration; the sample's UTM
+    web-filter line stays no VPN event."""
+    path = corpus / "fortigate" / "elastic_test-fortinet-7-4.EXCERPT.log"
+    code, rows = run_parse(str(path))
+    assert code == 0
+    stats = [r for r in rows if "skipped" not in r]
+    assert [r["login"] for r in stats] == ["skubas", "skubas", "user1"]  # endpoint add/close
+    ipsec = stats[-1]
+    assert ipsec["ts"] == "2021-06-17T23:55:26.411127Z"  # eventtime
+    span = instant(ipsec["end"]) - instant(ipsec["start"])
+    assert span.total_seconds() == 919
+    skipped = {r["line"]: r["skipped"] for r in rows if "skipped" in r}
+    assert skipped[6] == "not_vpn_event"  # type="utm" subtype="webfilter"
+
+
+def test_headerless_httpproxy_corpus_rows_read_as_with_their_header(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """Each public HttpProxy file cut from its # lines (an excerpt, a forwarded stream) gives
+    the same users and times as the file with its header."""
+    files = sorted((corpus / "iis_exchange" / "exchange_httpproxy").glob("*.LOG"))
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        kept = [ln for ln in data.splitlines(keepends=True) if not ln.startswith(b"#")]
+        cut = tmp_path / path.name
+        cut.write_bytes(b"".join(kept))
+        _, with_header = run_parse(str(path))
+        code, without = run_parse(str(cut))
+        assert code == 0, path.name
+        assert [(r.get("login"), r.get("ts"), r.get("skipped")) for r in without] == [
+            (r.get("login"), r.get("ts"), r.get("skipped"))
+            for r in with_header
+            if r.get("skipped") != "header"
+        ], path.name
+
+
+def test_corpus_fortigate_lines_separated_by_nul(corpus: Path, tmp_path: Path) -> None:
+    """The FortiGate samples relayed with NUL between records: the same record per line."""
+    for path in sorted((corpus / "fortigate").glob("*.log")):
+        relayed = tmp_path / path.name
+        relayed.write_bytes(path.read_bytes().rstrip(b"\n").replace(b"\n", b"\x00") + b"\x00")
+        _, plain = run_parse(str(path))
+        code, rows = run_parse(str(relayed))
+        assert code == 0, path.name
+        assert [{k: v for k, v in r.items() if k != "file"} for r in rows] == [
+            {k: v for k, v in r.items() if k != "file"} for r in plain
+        ], path.name

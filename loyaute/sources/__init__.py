@@ -66,6 +66,8 @@ def build_sources(settings: Settings) -> dict[str, Source]:
                 for a in settings.apps
             ),
             default_host=settings.sources.proxy.default_host,
+            monitoring_user_agents=tuple(settings.sources.proxy.monitoring_user_agents),
+            monitoring_logins=frozenset(settings.sources.proxy.monitoring_logins),
         ),
         make_generic(
             "authentic2",

@@ -74,6 +74,7 @@ class Reason(StrEnum):
     NOT_EXCHANGE = "not_exchange"
     UNMAPPED_APP = "unmapped_app"
     IGNORED_EVENT = "ignored_event"
+    AMBIGUOUS_LAYOUT = "ambiguous_layout"
 
 
 REASON_TEXT: dict[Reason, tuple[str, str]] = {
@@ -99,12 +100,14 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
         "no user (empty, -, N/A, (null), Anonymous)",
     ),
     Reason.NOT_A_PERSON: (
-        "compte technique, jamais une personne (HealthMailbox, SYSTEM, compte machine…)",
-        "technical account, never a person (HealthMailbox, SYSTEM, machine account…)",
+        "compte technique, jamais une personne (HealthMailbox, SYSTEM, compte machine, compte de "
+        "supervision déclaré…)",
+        "technical account, never a person (HealthMailbox, SYSTEM, machine account, declared "
+        "monitoring account…)",
     ),
     Reason.PROBE: (
-        "sonde de supervision (AMProbe, healthcheck)",
-        "health probe (AMProbe, healthcheck)",
+        "sonde de supervision (AMProbe, healthcheck, client de supervision déclaré)",
+        "health probe (AMProbe, healthcheck, declared monitoring client)",
     ),
     Reason.BACKEND: (
         "site Exchange back-end (port 444) : la requête est déjà comptée au front-end",
@@ -141,6 +144,12 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.IGNORED_EVENT: (
         "type d'événement ignoré par la configuration de la source",
         "event type ignored by the source's configuration",
+    ),
+    Reason.AMBIGUOUS_LAYOUT: (
+        "ligne qui ne se lit pas d'une seule façon dans la disposition du fichier (nom "
+        "d'utilisateur avec espace, hôte virtuel en tête ou manquant)",
+        "line that does not read one way only in the file's layout (user name with a space, "
+        "virtual host first or missing)",
     ),
 }
 

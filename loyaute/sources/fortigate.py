@@ -1,10 +1,17 @@
 """FortiGate (FortiOS) event logs: FortiClient SSL-VPN and IPsec sessions (category ``vpn``).
 
 Reads syslog ``key=value`` lines in every framing FORMATS.md lists (``<PRI>``, RFC 5424, an
-rsyslog relay prefix, a BSD header, FortiAnalyzer-forwarded lines, CEF). A firewall logs mostly
-traffic and UTM lines, so a chunk is first scanned at C speed for the VPN and endpoint log ids;
-only those candidate lines are tokenised in Python. Every other line is skipped as
-``not_vpn_event`` without being looked at further, which is what makes this source fast.
+rsyslog relay prefix, a BSD header, FortiAnalyzer-forwarded lines, CEF with ``FTNTFGT`` or
+``FortinetFortiGate`` keys, with or without the ``CEF:0|…|`` header a relay may strip) and both
+bodies FortiOS writes: space-separated (the default) and comma-separated (``set format csv``).
+
+A firewall logs mostly traffic and UTM lines, so a chunk is first scanned at C speed for the log
+ids of the event/vpn and event/endpoint families (``0101…``, ``0107…``); only those candidate
+lines are tokenised in Python. Every other line is skipped as ``not_vpn_event`` without being
+looked at further, which is what makes this source fast. A candidate is then classified on its
+own fields (``type``, ``subtype``, ``action``, ``tunneltype``, ``logdesc``), the log id serving
+only where a field is missing: a UTM line carrying a VPN log id is no session, and an IPsec
+statistics line is one whatever its log id.
 
 Sessions: a tunnel-up gives ``start``; a tunnel-down gives ``end`` and, from its ``duration``,
 ``start`` (so a session whose tunnel-up sits in yesterday's file still covers its whole span);
@@ -42,12 +49,19 @@ from loyaute.sources.timeparse import (
     with_offset,
 )
 
-# Any VPN event (0101…) or FortiClient endpoint event (0107045…), quoted or not, in the plain
-# (``logid``), legacy (``log_id``) and CEF (``FTNTFGTlogid``) spellings.
-CANDIDATE_RE = re.compile(rb'log_?id="?01(?:01|07045)')
+# A log id of the event/vpn (0101…) or event/endpoint (0107…) family, quoted or not, in the plain
+# (``logid``), legacy (``log_id``) and CEF (``FTNTFGTlogid``, ``FortinetFortiGatelogid``)
+# spellings. FortiOS log ids are TTSSNNNNNN: type 01 = event, subtype 01 = vpn, 07 = endpoint.
+CANDIDATE_RE = re.compile(rb'log_?id="?01(?:01|07)')
 
 _KV_RE = re.compile(r'([A-Za-z_][\w.-]*)=("[^"\\]*(?:\\.[^"\\]*)*"?|[^\s"]*)')
+# ``set format csv``: the same pairs separated by commas; a bare value runs to the next comma.
+_KV_CSV_RE = re.compile(r'(?:^|(?<=[,\s>]))([A-Za-z_][\w.-]*)=("[^"\\]*(?:\\.[^"\\]*)*"?|[^,"]*)')
+# The first pair of the body; the character after its value tells the two bodies apart.
+_FIRST_KV_RE = re.compile(r'(?:^|(?<=[\s>]))[A-Za-z_][\w.-]*=(?:"[^"\\]*(?:\\.[^"\\]*)*"|[^\s",]*)')
 _CEF_SPLIT_RE = re.compile(r"(?:^|(?<=\s))([A-Za-z_][\w.]*)=")
+_CEF_PREFIX_RE = re.compile(r"^(?:FTNTFGT|FortinetFortiGate)", re.IGNORECASE)
+_CEF_EXTENSION_RE = re.compile(r"(?:^|\s)(?:FTNTFGT|FortinetFortiGate)logid=", re.IGNORECASE)
 _FRAMING_TIME_RE = re.compile(
     r"^\s*(?:<\d{1,3}>)?(?:\d\s)?\s*(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))"
 )
@@ -68,18 +82,37 @@ _KEYS = frozenset(
         "eapuser",
         "action",
         "duration",
+        "type",
+        "subtype",
+        "cat",
+        "tunneltype",
+        "logdesc",
     }
 )
 
-SSL_UP = frozenset({"0101039947", "0101039424"})
-SSL_DOWN = frozenset({"0101039948", "0101039425"})
-SSL_STATS = frozenset({"0101039949"})
-SSL_FAILURE = frozenset({"0101039426"})
-SSL_NEW_CONNECTION = frozenset({"0101039943"})
-IPSEC_STATUS = "0101037138"
-IPSEC_STATS = "0101037141"
-ENDPOINT_ADD = "0107045057"
-ENDPOINT_CLOSE = "0107045058"
+ACTION_OF_LOGID: dict[str, str] = {
+    "0101039947": "tunnel-up",  # SSL-VPN tunnel up (FortiClient tunnel mode)
+    "0101039424": "tunnel-up",  # SSL-VPN web portal login
+    "0101039948": "tunnel-down",
+    "0101039425": "tunnel-down",
+    "0101039949": "tunnel-stats",
+    "0101037141": "tunnel-stats",  # IPsec tunnel statistics
+    "0101039426": "ssl-login-fail",
+    "0101039943": "ssl-new-con",
+    "0107045057": "add",  # FortiClient endpoint connection added
+    "0107045058": "close",
+}
+"""The action FORMATS.md's table gives a log id: used only when a line has no ``action``
+(nor a ``logdesc`` that says it). 0101037138 (IPsec up/down) always carries its action."""
+
+_LOGDESC_ACTIONS = (
+    ("tunnel up", "tunnel-up"),
+    ("tunnel down", "tunnel-down"),
+    ("statistics", "tunnel-stats"),
+    ("login fail", "ssl-login-fail"),
+    ("connection added", "add"),
+    ("connection closed", "close"),
+)
 
 _US = 1_000_000
 
@@ -87,16 +120,25 @@ _US = 1_000_000
 def parse_kv(text: str, keys: frozenset[str] | None = None) -> dict[str, str]:
     """Tokenise a FortiOS ``key=value`` body (quoted, bare or escaped values); first key wins.
 
-    With ``keys``, only those keys are unquoted and returned (the hot path needs a dozen).
+    Reads the space-separated body, the comma-separated one (``set format csv``) and CEF (with
+    its header, or only its extension when a relay stripped the header). With ``keys``, only
+    those keys are unquoted and returned (the hot path needs a few).
     """
-    if "CEF:" in text:
+    if "CEF:" in text or (
+        ("FTNTFGT" in text or "FortinetFortiGate" in text) and _CEF_EXTENSION_RE.search(text)
+    ):
         fields = _parse_cef(text)
         return fields if keys is None else {k: v for k, v in fields.items() if k in keys}
+    first = _FIRST_KV_RE.search(text)
+    csv = first is not None and text[first.end() : first.end() + 1] == ","
     # Reversed so that, for a repeated key, the first occurrence is the one kept.
-    raw = dict(reversed(_KV_RE.findall(text)))
+    raw = dict(reversed((_KV_CSV_RE if csv else _KV_RE).findall(text)))
     if keys is not None:
         raw = {k: raw[k] for k in keys & raw.keys()}
-    return {key: _unquote(value) if value[:1] == '"' else value for key, value in raw.items()}
+    return {
+        key: _unquote(value) if value[:1] == '"' else (value.strip() if csv else value)
+        for key, value in raw.items()
+    }
 
 
 def _unquote(value: str) -> str:
@@ -107,10 +149,16 @@ def _unquote(value: str) -> str:
 
 
 def _parse_cef(text: str) -> dict[str, str]:
-    """CEF: header fields then an extension where values run until the next ``key=``."""
-    _, _, rest = text.partition("CEF:")
-    parts = rest.split("|", 7)
-    extension = parts[7] if len(parts) == 8 else ""
+    """CEF: header fields then an extension where values run until the next ``key=``.
+
+    Without a ``CEF:`` header (stripped by a relay) the whole line is read as the extension:
+    whatever framing precedes the first ``key=`` is no value of any key."""
+    if "CEF:" in text:
+        _, _, rest = text.partition("CEF:")
+        parts = rest.split("|", 7)
+        extension = parts[7] if len(parts) == 8 else ""
+    else:
+        extension = text
     fields: dict[str, str] = {}
     matches = list(_CEF_SPLIT_RE.finditer(extension))
     for i, m in enumerate(matches):
@@ -120,9 +168,7 @@ def _parse_cef(text: str) -> dict[str, str]:
         end = matches[i + 1].start() if i + 1 < len(matches) else len(extension)
         value = extension[m.end() : end].strip()
         value = value.replace("\\=", "=").replace("\\\\", "\\").replace("\\/", "/")
-        key = m.group(1)
-        if key.startswith("FTNTFGT"):
-            key = key[7:]
+        key = _CEF_PREFIX_RE.sub("", m.group(1))
         key = _CEF_RENAMES.get(key, key)
         fields.setdefault(key, value)
     return fields
@@ -186,9 +232,75 @@ def _looks_fortios(line: bytes) -> bool:
     )
 
 
-def person_of(logid: str, fields: dict[str, str]) -> str | None:
+@dataclass(frozen=True)
+class Kind:
+    """What a line says of a session, read from its own fields (see ``classify``)."""
+
+    family: str | None
+    """``vpn``, ``endpoint``, or None for any other line (traffic, UTM, system…)."""
+    ipsec: bool
+    """An IPsec tunnel (the person is ``xauthuser``/``eapuser``), not an SSL-VPN one."""
+    session: str | None
+    """``up``, ``down``, ``alive``, ``endpoint_add`` or ``endpoint_close``; None when the line
+    is no session event (then ``reason`` says why)."""
+    reason: Reason | None
+
+
+_SESSIONS = {"tunnel-up": "up", "tunnel-down": "down", "tunnel-stats": "alive"}
+_ENDPOINT_SESSIONS = {"add": "endpoint_add", "close": "endpoint_close"}
+
+
+def classify(logid: str, fields: dict[str, str]) -> Kind:
+    """Classify a line on its own ``type``/``subtype`` (or CEF ``cat``), ``action``,
+    ``tunneltype`` and ``logdesc``; the log id fills in only what the line does not say."""
+    family = _family(logid, fields)
+    logdesc = fields.get("logdesc", "").lower()
+    tunneltype = fields.get("tunneltype", "").lower()
+    if tunneltype:
+        ipsec = tunneltype.startswith("ipsec")
+    else:
+        ipsec = logid.startswith("0101037") or "ipsec" in logdesc
+    if family is None:
+        return Kind(None, False, None, Reason.NOT_VPN_EVENT)
+    action = fields.get("action", "").lower()
+    if not action:
+        action = next((a for text, a in _LOGDESC_ACTIONS if text in logdesc), "")
+    if not action:
+        action = ACTION_OF_LOGID.get(logid, "")
+    if family == "endpoint":
+        session = _ENDPOINT_SESSIONS.get(action)
+        return Kind(family, False, session, None if session else Reason.NOT_VPN_EVENT)
+    session = _SESSIONS.get(action)
+    if session is not None:
+        return Kind(family, ipsec, session, None)
+    reason = Reason.VPN_FAILURE if "fail" in action else Reason.VPN_NEGOTIATION
+    return Kind(family, ipsec, None, reason)
+
+
+def _family(logid: str, fields: dict[str, str]) -> str | None:
+    """``vpn`` or ``endpoint`` from the line's type and subtype; the log id's family digits
+    only when the line has neither."""
+    kind = fields.get("type", "").lower()
+    subtype = fields.get("subtype", "").lower()
+    cat = fields.get("cat", "").lower()
+    if ":" in cat:  # CEF: cat=event:vpn
+        cat_type, _, cat_subtype = cat.partition(":")
+        kind = kind or cat_type.strip()
+        subtype = subtype or cat_subtype.strip()
+    if kind and kind != "event":
+        return None
+    if subtype:
+        return subtype if subtype in ("vpn", "endpoint") else None
+    if logid.startswith("0101"):
+        return "vpn"
+    if logid.startswith("0107"):
+        return "endpoint"
+    return None
+
+
+def person_of(fields: dict[str, str], ipsec: bool) -> str | None:
     """The field naming the person: SSL-VPN ``user``; IPsec ``xauthuser``/``eapuser``/``user``."""
-    if logid.startswith("0101037"):
+    if ipsec:
         for key in ("xauthuser", "eapuser"):
             value = fields.get(key)
             if value and login_reason(value) is None:
@@ -243,28 +355,16 @@ class _FortiGateParser(LineParser):
         fields = parse_kv(text, _KEYS)
         logid = fields.get("logid") or fields.get("log_id") or ""
         ts = self.source.time_of(fields, text)
-        person = person_of(logid, fields) if logid else None
-        if not logid.startswith(("0101", "0107045")):
-            out.skip(line, Reason.NOT_VPN_EVENT, ts, person)
-            return
-        if logid in SSL_FAILURE:
-            out.skip(line, Reason.VPN_FAILURE, ts, person)
-            return
-        kind = _session_kind(logid, fields)
-        if kind is None:
-            reason = (
-                Reason.VPN_NEGOTIATION
-                if logid.startswith("0101037") or logid in SSL_NEW_CONNECTION
-                else Reason.NOT_VPN_EVENT
-            )
-            out.skip(line, reason, ts, person)
+        kind = classify(logid, fields)
+        person = person_of(fields, kind.ipsec)
+        if kind.session is None:
+            out.skip(line, kind.reason or Reason.NOT_VPN_EVENT, ts, person)
             return
         if ts is None:
             out.skip(line, Reason.BAD_TIME, None, person)
             return
         if person is None:
-            reason = Reason.SITE_TO_SITE if logid.startswith("0101037") else Reason.NO_USER
-            out.skip(line, reason, ts, None)
+            out.skip(line, Reason.SITE_TO_SITE if kind.ipsec else Reason.NO_USER, ts, None)
             return
         not_person = login_reason(person)
         if not_person is not None:
@@ -273,39 +373,13 @@ class _FortiGateParser(LineParser):
         duration = _duration_us(fields.get("duration"))
         start: int | None
         end: int | None
-        if kind == "up":
+        if kind.session in ("up", "endpoint_add"):
             start, end = ts, None
-        elif kind in ("down", "alive"):
-            start, end = (ts - duration if duration is not None else None), ts
-        elif kind == "endpoint_add":
-            start, end = ts, None
-        else:  # endpoint_close
+        elif kind.session == "endpoint_close":
             start, end = None, ts
+        else:  # down, alive: the session ran for ``duration`` up to now
+            start, end = (ts - duration if duration is not None else None), ts
         out.event(line, ts, person, "vpn", True, None, start, end)
-
-
-def _session_kind(logid: str, fields: dict[str, str]) -> str | None:
-    """What a log id says of a session: up, down, alive, endpoint_add/close, or None."""
-    if logid in SSL_UP:
-        return "up"
-    if logid in SSL_DOWN:
-        return "down"
-    if logid in SSL_STATS or logid == IPSEC_STATS:
-        return "alive"
-    if logid == IPSEC_STATUS:
-        action = fields.get("action", "").lower()
-        if action == "tunnel-up":
-            return "up"
-        if action == "tunnel-down":
-            return "down"
-        if action == "tunnel-stats":
-            return "alive"
-        return None
-    if logid == ENDPOINT_ADD:
-        return "endpoint_add"
-    if logid == ENDPOINT_CLOSE:
-        return "endpoint_close"
-    return None
 
 
 def _duration_us(value: str | None) -> int | None:

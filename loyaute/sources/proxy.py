@@ -6,6 +6,14 @@ request is mapped to an application by virtual host and path prefix (``[[apps]]`
 ``loyaute.toml``); an unmapped request is no trace. A trace needs a user and a 2xx/3xx status.
 The request line, IP addresses, referrer and user agent are read only to classify the line and
 never leave the source (rule B2).
+
+The layout is decided per file, from its first lines: three fields before the time
+(``%h %l %u``, combined) or four (``%v:%p %h %l %u``, a virtual host first). Per line the two
+are ambiguous as soon as a user name holds a space (``10.0.0.1 - john doe [`` reads as
+``vhost client ident user``), so a line is read in its file's layout, the user being everything
+after the ``%l`` field; a line that does not fit the layout is skipped as ``ambiguous_layout``.
+Monitoring clients that sign in (``check_http``, ``curl`` from the monitoring host) are no
+person when ``[sources.proxy]`` lists their user agents or logins.
 """
 
 from __future__ import annotations
@@ -21,18 +29,24 @@ from loyaute.sources.base import (
     Parsed,
     Reason,
     RowBuilder,
+    Searchable,
     Source,
     share_score,
     split_lines,
 )
-from loyaute.sources.people import decode_text, login_reason
+from loyaute.sources.people import bare_login, decode_text, login_reason
 from loyaute.sources.timeparse import parse_offset, with_offset
 
+# The fields before the time (three to eight: host, client, ident, a user possibly quoted or
+# holding spaces), the time, the request line and the status.
 _LINE_RE = re.compile(
-    rb"^(?P<a>\S+)\s+(?:(?P<b>\S+)\s+)?(?P<ident>\S+)\s+(?P<user>\"[^\"]*\"|\S+)\s+"
+    rb"^(?P<prefix>(?:\"[^\"]*\"|\S+)(?:\s+(?:\"[^\"]*\"|\S+)){2,7}?)\s+"
     rb"\[(?P<time>[^\]]{10,40})\]\s+"
     rb"\"(?P<request>[^\"\\]*(?:\\.[^\"\\]*)*)\"\s+(?P<status>\d{3}|-)(?:\s|$)"
 )
+_TOKEN_RE = re.compile(rb'"[^"]*"|\S+')
+_QUOTED_RE = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+_RECORD_SPLIT_RE = re.compile(rb"\x00+(?:\r?\n)?|\n")
 _TIME_RE = re.compile(
     r"^(\d{1,2})/([A-Za-z]{3})/(\d{4}):(\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s+([+-]\d{4})$"
 )
@@ -44,6 +58,14 @@ _MONTHS = {
     )
 }
 _PROBE_PATHS = ("/healthcheck.htm", "/server-status", "/nginx_status")
+
+COMBINED = 3
+"""Fields before the time in ``%h %l %u`` (Apache/nginx combined)."""
+VHOST = 4
+"""Fields before the time in ``%v:%p %h %l %u`` (and ``$host`` first, ``%h:%{remote}p %v:%p``)."""
+HEAD_LINES = 40
+"""A file's layout is decided from this many of its first lines."""
+_HEAD_BYTES = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,53 @@ def host_of(raw: bytes) -> str:
     return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
 
 
+def layout_cue(tokens: Sequence[bytes]) -> int | None:
+    """The layout one line shows by itself, if any: three fields are combined; with more, the
+    ``%l`` field (almost always ``-``) is second in combined and third after a virtual host."""
+    if len(tokens) == COMBINED:
+        return COMBINED
+    if len(tokens) < COMBINED:
+        return None
+    if tokens[1] == b"-" and tokens[2] != b"-":
+        return COMBINED
+    if tokens[2] == b"-" and tokens[1] != b"-":
+        return VHOST
+    return None
+
+
+def decide_layout(lines: Sequence[bytes]) -> int | None:
+    """A file's layout from its first ``HEAD_LINES`` lines: the one most of them show; None
+    when none shows one or the two are level (each line then goes by its own cue)."""
+    votes = {COMBINED: 0, VHOST: 0}
+    for raw in lines[:HEAD_LINES]:
+        m = _LINE_RE.match(raw)
+        if m is None:
+            continue
+        cue = layout_cue(_TOKEN_RE.findall(m.group("prefix")))
+        if cue is not None:
+            votes[cue] += 1
+    if votes[COMBINED] == votes[VHOST]:
+        return None
+    return COMBINED if votes[COMBINED] > votes[VHOST] else VHOST
+
+
+def split_prefix(tokens: Sequence[bytes], layout: int | None) -> tuple[list[bytes], bytes] | None:
+    """The host fields and the user of a line in ``layout`` (its own cue when None); None when
+    the line does not fit it. Three fields read one way only, in any file. With more, the user
+    is every field after ``%l``: a name may hold spaces, then ``%l`` must be ``-``."""
+    if len(tokens) == COMBINED:
+        width: int | None = COMBINED
+    else:
+        width = layout if layout is not None else layout_cue(tokens)
+    if width is None or len(tokens) < width:
+        return None
+    if len(tokens) > width and (tokens[width - 2] != b"-" or tokens[width - 1] == b"-"):
+        return None
+    if width == VHOST and tokens[1] == b"-" and tokens[2] != b"-":
+        return None  # ``client - john doe``: a combined line with a spaced user, not a vhost one
+    return list(tokens[: width - 2]), b" ".join(tokens[width - 1 :])
+
+
 @dataclass(frozen=True)
 class ProxySource(Source):
     """Apache/nginx access logs of the extranet reverse proxy."""
@@ -110,14 +179,40 @@ class ProxySource(Source):
     apps: tuple[AppMapping, ...] = ()
     default_host: str = ""
     """Host assumed when a line carries none (one access log per virtual host)."""
+    monitoring_user_agents: tuple[str, ...] = ()
+    """User-Agent beginnings of monitoring clients (case-insensitive): never a person."""
+    monitoring_logins: frozenset[str] = frozenset()
+    """Logins of monitoring accounts (compared without domain, case folded): never a person."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "monitoring_user_agents", tuple(a.lower() for a in self.monitoring_user_agents)
+        )
+        object.__setattr__(
+            self, "monitoring_logins", frozenset(bare_login(x) for x in self.monitoring_logins)
+        )
 
     def sniff(self, head: Sequence[bytes]) -> int:
         """Lines in the common/combined log format."""
         return share_score(head, lambda line: _LINE_RE.match(line) is not None, 80)
 
     def parser(self) -> LineParser:
-        """A parser for one file (stateless)."""
+        """A parser for one file; it decides the file's layout from its first lines."""
         return _ProxyParser(self)
+
+    def prefix_state(self, data: Searchable, offset: int) -> object | None:
+        """The layout of the file, decided from its first lines (a range starting mid-file
+        reads its lines as the whole file's parser does)."""
+        lines = _RECORD_SPLIT_RE.split(data[0:_HEAD_BYTES])
+        layout = decide_layout([ln.rstrip(b"\r") for ln in lines[:-1]])
+        return _Decided(layout)
+
+    def parser_at(self, state: object | None) -> LineParser:
+        """A parser for a range, with the file's layout already decided."""
+        parser = _ProxyParser(self)
+        if isinstance(state, _Decided):
+            parser.layout, parser.decided = state.layout, True
+        return parser
 
     def app_for(self, host: str, path: str) -> str | None:
         """The application a request belongs to, or None."""
@@ -126,14 +221,38 @@ class ProxySource(Source):
                 return app.name
         return None
 
+    def monitoring(self, login: str, tail: bytes) -> Reason | None:
+        """``probe`` for a configured monitoring user agent, ``not_a_person`` for a configured
+        monitoring login, else None. ``tail`` is the line after the status (referrer, agent)."""
+        if self.monitoring_logins and bare_login(login) in self.monitoring_logins:
+            return Reason.NOT_A_PERSON
+        if self.monitoring_user_agents:
+            quoted = _QUOTED_RE.findall(tail)
+            agent = decode_text(quoted[1]).lower() if len(quoted) > 1 else ""
+            if agent and agent.startswith(self.monitoring_user_agents):
+                return Reason.PROBE
+        return None
+
+
+@dataclass(frozen=True)
+class _Decided:
+    layout: int | None
+
 
 class _ProxyParser(LineParser):
     def __init__(self, source: ProxySource) -> None:
         self.source = source
+        self.layout: int | None = None
+        self.decided = False
 
     def parse(self, chunk: Chunk) -> Parsed:
         out = RowBuilder()
-        for i, raw in enumerate(split_lines(chunk.data)):
+        lines = split_lines(chunk.data)
+        if not self.decided and lines:
+            # Once per file, from its first lines; None leaves each line to its own cue.
+            self.layout = decide_layout(lines)
+            self.decided = True
+        for i, raw in enumerate(lines):
             self._line(out, chunk.first_line + i, raw)
         return out.build()
 
@@ -146,7 +265,12 @@ class _ProxyParser(LineParser):
             out.skip(line, Reason.MALFORMED)
             return
         ts = parse_clf_time(decode_text(m.group("time")))
-        user_raw = decode_text(m.group("user")).strip('"')
+        fields = split_prefix(_TOKEN_RE.findall(m.group("prefix")), self.layout)
+        if fields is None:
+            out.skip(line, Reason.AMBIGUOUS_LAYOUT, ts)
+            return
+        hosts, user = fields
+        user_raw = decode_text(user).strip('"')
         reason = login_reason(user_raw)
         login = None if reason is Reason.NO_USER else user_raw
         if ts is None:
@@ -160,13 +284,16 @@ class _ProxyParser(LineParser):
         if path.lower().endswith(_PROBE_PATHS):
             out.skip(line, Reason.PROBE, ts, login)
             return
-        host = self._host(m.group("a"), m.group("b"))
-        app = self.source.app_for(host, path)
+        app = self.source.app_for(self._host(hosts), path)
         if app is None:
             out.skip(line, Reason.UNMAPPED_APP, ts, login)
             return
         if reason is not None or login is None:
             out.skip(line, reason or Reason.NO_USER, ts, login)
+            return
+        monitoring = self.source.monitoring(login, raw[m.end() :])
+        if monitoring is not None:
+            out.skip(line, monitoring, ts, login)
             return
         status = m.group("status")
         if status[:1] not in (b"2", b"3"):
@@ -174,10 +301,11 @@ class _ProxyParser(LineParser):
             return
         out.event(line, ts, login, "apps", True, app)
 
-    def _host(self, a: bytes, b: bytes | None) -> str:
+    def _host(self, hosts: list[bytes]) -> str:
         """The virtual host: of two leading fields, the one that is not an IP address."""
-        if b is None:
+        if len(hosts) < 2:
             return self.source.default_host.lower()
+        a, b = hosts
         if _IP_RE.match(a) and not _IP_RE.match(b):
             return host_of(b)
         return host_of(a)

@@ -1,32 +1,50 @@
-"""Driving a source over files: compression, read errors, byte ranges, detection.
+"""Driving a source over files: compression, read errors, byte ranges, records ending with NUL,
+detection and the reason a file is not read.
 
 A line that cannot be parsed is never fatal (FORMATS.md, "Rules for every source"); a file that
-cannot be read at all is reported and the others go through; a file that breaks part-way keeps
-what was read and says so. Every line is accounted for: an event or a skip record.
+cannot be read at all is reported with its reason and the others go through; a file that breaks
+part-way keeps what was read and says so. Every line is accounted for: an event or a skip record.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
+import json
 import random
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from loyaute.cli import app
 from loyaute.config import Settings
-from loyaute.errors import InputError
+from loyaute.errors import InputError, UnknownFormatError
 from loyaute.ingest.files import ReadError, split_points
-from loyaute.ingest.reading import FileResult, parse_file, resolve_source, summarize
+from loyaute.ingest.reading import (
+    FILE_REASON_TEXT,
+    FileReason,
+    FileResult,
+    UnrecognisedFileError,
+    file_reason_text,
+    nul_to_newline,
+    parse_blocks,
+    parse_file,
+    resolve_source,
+    summarize,
+)
 from loyaute.sources import build_sources
 from loyaute.sources.base import Parsed, Reason, Source
 from loyaute.sources.exchange_iis import ExchangeIisSource
 from loyaute.sources.fortigate import FortiGateSource
 from loyaute.sources.proxy import AppMapping, ProxySource
-from tests.conftest import FIXTURES, events, skips
+from tests.conftest import FIXTURES, events, skips, utc
 
 APPS = (
     AppMapping("grand-angle", ("grandangle.extranet.lenord.fr",)),
@@ -450,3 +468,349 @@ def test_resolve_source_forced_format_is_used(tmp_path: Path) -> None:
     path.write_bytes(proxy_data(10))
     sources = build_sources(Settings())
     assert resolve_source(path, sources, "fortigate").name == "fortigate"
+
+
+# --- records ending with NUL ----------------------------------------------------------------
+
+NUL_FIXTURE = FIXTURES / "fortigate" / "nul_separated.log"
+NUL_RECORDS = NUL_FIXTURE.read_bytes().rstrip(b"\x00").split(b"\x00")
+FORTIGATE = FortiGateSource()
+
+
+def test_nul_separated_records_are_read_one_per_line(tmp_path: Path) -> None:
+    """Ten tunnel-ups separated by NUL (a syslog relay's framing): ten events, numbered 1 to 10,
+    each with its own person and time. Before: one event, the other nine silently lost."""
+    assert len(NUL_RECORDS) == 10
+    got = Parsed.concat(parse_file(NUL_FIXTURE, FORTIGATE))
+    assert got.lines == 10
+    assert [(e["line"], e["login"], e["ts"]) for e in events(got)] == [
+        (i, f"nul_user{i:02d}", utc(2026, 3, 3, 8, i)) for i in range(1, 11)
+    ]
+    result = summarize(NUL_FIXTURE, FORTIGATE)
+    assert (result.lines, result.events, result.error) == (10, 10, None)
+
+
+@pytest.mark.parametrize(
+    "end",
+    [b"\x00\n", b"\x00\r\n", b"\x00\x00\x00", b"\x00\x00\n", b"\n"],
+    ids=["nul-lf", "nul-crlf", "nul-run", "nul-run-lf", "lf"],
+)
+def test_a_nul_run_and_the_newline_after_it_end_one_record(tmp_path: Path, end: bytes) -> None:
+    """A run of NULs, and a newline right after it, end one record: never an extra blank one."""
+    path = tmp_path / "fgt.log"
+    path.write_bytes(b"".join(r + end for r in NUL_RECORDS))
+    result = summarize(path, FORTIGATE)
+    assert (result.lines, result.events, dict(result.skipped)) == (10, 10, {})
+
+
+def test_nul_framed_stream_longer_than_max_line_bytes_loses_nothing(tmp_path: Path) -> None:
+    """A NUL-only stream has no newline at all: it is cut at its NULs, not read as one endless
+    line (which would have been one line_too_long for the whole file)."""
+    path = tmp_path / "relay.log"
+    path.write_bytes(b"\x00".join(NUL_RECORDS * 300))
+    result = summarize(path, FORTIGATE, chunk_bytes=4096, max_line_bytes=1024)
+    assert (result.lines, result.events, dict(result.skipped)) == (3000, 3000, {})
+
+
+def test_nul_record_too_long_is_one_line_too_long_and_numbering_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "relay.log"
+    path.write_bytes(b"\x00".join([*NUL_RECORDS[:3], b"x" * 5000, *NUL_RECORDS[3:]]) + b"\x00")
+    got = Parsed.concat(parse_file(path, FORTIGATE, chunk_bytes=512, max_line_bytes=1024))
+    assert [s["line"] for s in skips(got)] == [4]
+    assert skips(got)[0]["reason"] == Reason.LINE_TOO_LONG
+    assert [e["line"] for e in events(got)] == [1, 2, 3, *range(5, 12)]
+
+
+def test_nul_records_in_the_middle_of_a_newline_file(tmp_path: Path) -> None:
+    """NULs appearing after the first bytes split records too; the lines before keep their
+    numbers (a file without NUL is numbered as an editor shows it)."""
+    lines = (FIXTURES / "fortigate" / "vpn_day.log").read_bytes().splitlines(keepends=True)
+    data = b"".join(lines) + b"\x00".join(NUL_RECORDS[:3]) + b"\n"
+    path = tmp_path / "mixed.log"
+    path.write_bytes((b"padding line\n" * 20_000) + data)
+    got = Parsed.concat(parse_file(path, FORTIGATE, chunk_bytes=8192))
+    assert got.lines == 20_000 + 14 + 3
+    mine = [e for e in events(got) if e["login"].startswith("nul_user")]
+    assert [e["line"] for e in mine] == [20_015, 20_016, 20_017]
+    assert events(got)[0]["line"] == 20_003  # line 3 of vpn_day.log, after the padding
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bz2", "zstd"])
+def test_nul_framed_compressed_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "relay.log"
+    path.write_bytes(compress(kind, NUL_FIXTURE.read_bytes() * 50))
+    result = summarize(path, FORTIGATE, chunk_bytes=2048, max_line_bytes=1024)
+    assert (result.lines, result.events, result.error) == (500, 500, None)
+
+
+def test_truncated_nul_framed_gzip_keeps_what_was_read(tmp_path: Path) -> None:
+    packed = gzip.compress(b"\x00".join(NUL_RECORDS * 2000))
+    path = tmp_path / "relay.log.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    result = summarize(path, FORTIGATE)
+    assert result.error is not None
+    assert "truncated" in result.error
+    assert 0 < result.events < 20_000
+    assert result.lines == result.events + sum(result.skipped.values())
+
+
+def test_nul_framed_byte_ranges_equal_the_whole_file(tmp_path: Path) -> None:
+    """Ranges are cut after a newline; with ``\\0\\n`` record ends each range reads whole
+    records, and together they give the whole file's events."""
+    path = tmp_path / "relay.log"
+    path.write_bytes(b"".join(r + b"\x00\n" for r in NUL_RECORDS * 40))
+    ranges = split_points(path, 3, min_part_bytes=256)
+    assert len(ranges) == 3
+    logins = [
+        e["login"]
+        for start, end in ranges
+        for e in events(Parsed.concat(parse_file(path, FORTIGATE, byte_range=(start, end))))
+    ]
+    assert logins == [e["login"] for e in events(Parsed.concat(parse_file(path, FORTIGATE)))]
+    assert len(logins) == 400
+
+
+def test_nul_to_newline() -> None:
+    assert nul_to_newline(b"a\x00b\x00\x00\nc\x00\r\nd\n\x00e") == b"a\nb\nc\nd\n\ne"
+    data = b"no nul here\n"
+    assert nul_to_newline(data) is data
+
+
+RECORD_PARTS = st.lists(
+    st.tuples(
+        st.text("abc\r ", min_size=2, max_size=12).map(str.encode),
+        st.sampled_from([b"\x00", b"\x00\x00", b"\x00\n", b"\x00\r\n", b"\n", b"\x00\x00\r\n"]),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=RECORD_PARTS, chunk=st.integers(1, 40), tail=st.booleans())
+def test_nul_framing_does_not_depend_on_where_reads_are_cut(
+    tmp_path_factory: pytest.TempPathFactory,
+    parts: list[tuple[bytes, bytes]],
+    chunk: int,
+    tail: bool,
+) -> None:
+    """However the file is read in pieces (a NUL run, a CR or a newline cut across two reads),
+    the records are those of the whole file read at once, each accounted for once."""
+    data = b"\x00" + b"".join(record + end for record, end in parts) + (b"last" if tail else b"")
+    path = tmp_path_factory.mktemp("nul") / "f.log"
+    path.write_bytes(data)
+    blocks = list(parse_blocks(path, PROXY, chunk_bytes=chunk, max_line_bytes=1 << 16))
+    text = b"".join(bytes(c.data) for c, _ in blocks if c is not None)
+    assert text == nul_to_newline(data)
+    expected = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
+    assert sum(p.lines for _, p in blocks) == expected
+
+
+# --- the reason a file is not read ------------------------------------------------------------
+
+NGINX_ERROR = FIXTURES / "proxy" / "nginx_error.log"
+APACHE_ERROR = FIXTURES / "proxy" / "apache_error.log"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", FileReason.EMPTY),
+        (b"\n\r\n   \n", FileReason.EMPTY),
+        (b"\x00" * 500, FileReason.EMPTY),
+        (bytes(range(256)) * 40, FileReason.BINARY),
+        (random.Random(4).randbytes(20_000).replace(b"\x1f\x8b", b"  "), FileReason.BINARY),
+        ("2026-03-03 ligne\r\n".encode("utf-16"), FileReason.UTF16),
+        ("2026-03-03 ligne\r\n".encode("utf-16-le") * 30, FileReason.UTF16),
+        (NGINX_ERROR.read_bytes(), FileReason.ERROR_LOG),
+        (APACHE_ERROR.read_bytes(), FileReason.ERROR_LOG),
+        (b"# Notes\n\nThese logs come from the extranet proxy.\n", FileReason.UNRECOGNISED),
+    ],
+    ids=[
+        "empty",
+        "blank-lines",
+        "nul-only",
+        "binary",
+        "random-bytes",
+        "utf16-bom",
+        "utf16-no-bom",
+        "nginx-error",
+        "apache-error",
+        "prose",
+    ],
+)
+def test_a_file_no_source_reads_is_refused_with_its_reason(
+    tmp_path: Path, content: bytes, reason: FileReason
+) -> None:
+    """Empty, binary, UTF-16, an Apache/nginx error log, anything else: each refused with its
+    reason code and a French / English text naming the file."""
+    path = tmp_path / "refused.log"
+    path.write_bytes(content)
+    with pytest.raises(UnrecognisedFileError) as info:
+        resolve_source(path, build_sources(Settings()), None)
+    exc = info.value
+    assert exc.reason is reason
+    assert isinstance(exc, UnknownFormatError)  # an InputError: callers that catch it still do
+    fr, en = FILE_REASON_TEXT[reason]
+    assert exc.message == f"{path}: {fr} / {en}"
+
+
+def test_error_log_share_boundary(tmp_path: Path) -> None:
+    """An error log is said so when at least half of the first lines are error-log lines."""
+    error = NGINX_ERROR.read_bytes().splitlines(keepends=True)[:2]
+    path = tmp_path / "mixed.log"
+    path.write_bytes(b"".join(error) + b"some note\nanother note\n")
+    with pytest.raises(UnrecognisedFileError) as info:
+        resolve_source(path, build_sources(Settings()), None)
+    assert info.value.reason is FileReason.ERROR_LOG
+    path.write_bytes(b"".join(error) + b"some note\nanother note\nthird note\n")
+    with pytest.raises(UnrecognisedFileError) as info:
+        resolve_source(path, build_sources(Settings()), None)
+    assert info.value.reason is FileReason.UNRECOGNISED
+
+
+def test_every_file_reason_has_french_and_english_text() -> None:
+    assert set(FILE_REASON_TEXT) == set(FileReason)
+    for reason, (fr, en) in FILE_REASON_TEXT.items():
+        assert fr
+        assert en
+        assert fr != en
+        assert file_reason_text(reason) == fr
+        assert file_reason_text(reason, "en") == en
+    assert file_reason_text("no_such_code") == "no_such_code"
+
+
+def test_nul_framed_file_is_detected_from_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "relay.log"
+    path.write_bytes(NUL_FIXTURE.read_bytes())
+    assert resolve_source(path, build_sources(Settings()), None).name == "fortigate"
+
+
+def test_utf16_text_is_never_split_at_its_nul_bytes(tmp_path: Path) -> None:
+    """With --format given, a UTF-16 file is refused before reading: its NUL bytes are no
+    record ends."""
+    path = tmp_path / "export.csv"
+    path.write_bytes("timestamp,user\r\n2026-03-03T08:00:00Z,jdupont\r\n".encode("utf-16"))
+    with pytest.raises(ReadError, match="UTF-16"):
+        list(parse_file(path, PROXY))
+    assert summarize(path, PROXY).error is not None
+
+
+def test_refused_files_do_not_stop_the_others(tmp_path: Path) -> None:
+    """The reading layer's contract for a run over several files: each refused file gives its
+    reason, every readable file is read in full."""
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    files = [empty, NGINX_ERROR, FIXTURES / "fortigate" / "vpn_day.log", NUL_FIXTURE]
+    sources = build_sources(Settings())
+    refused: dict[str, FileReason] = {}
+    read: dict[str, int] = {}
+    for path in files:
+        try:
+            source = resolve_source(path, sources, None)
+        except UnrecognisedFileError as exc:
+            refused[path.name] = exc.reason
+            continue
+        read[path.name] = summarize(path, source).events
+    assert refused == {"empty.log": FileReason.EMPTY, "nginx_error.log": FileReason.ERROR_LOG}
+    assert read == {"vpn_day.log": 8, "nul_separated.log": 10}
+
+
+# --- ``loyaute parse`` on the intake shapes ---------------------------------------------------
+
+
+def parse_cli(*args: str) -> tuple[int, list[dict[str, Any]], str]:
+    result = CliRunner().invoke(app, ["parse", *args])
+    rows = [json.loads(ln) for ln in result.stdout.splitlines() if ln.startswith("{")]
+    return result.exit_code, rows, result.stderr
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+HEADERLESS_HTTPPROXY = FIXTURES / "exchange_httpproxy" / "Owa_HttpProxy_excerpt_headerless.LOG"
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "login", "ts", "category"),
+    [
+        (
+            FIXTURES / "fortigate" / "csv_format.log",
+            2,
+            "jean dupont",
+            utc(2026, 3, 3, 9, 2, 25),
+            "vpn",
+        ),
+        (FIXTURES / "fortigate" / "cef_variants.log", 1, "cef6_user", utc(2026, 3, 3, 8), "vpn"),
+        (
+            FIXTURES / "fortigate" / "cef_variants.log",
+            4,
+            "stripped_user",
+            utc(2026, 3, 3, 8, 30),
+            "vpn",
+        ),
+        (FIXTURES / "fortigate" / "classification.log", 1, "xauth_user", utc(2026, 3, 3, 8), "vpn"),
+        (NUL_FIXTURE, 10, "nul_user10", utc(2026, 3, 3, 8, 10), "vpn"),
+        (
+            HEADERLESS_HTTPPROXY,
+            8,
+            "LENORD\\mmartin",
+            utc(2026, 3, 10, 7, 32, 58, 901000),
+            "mail",
+        ),
+    ],
+    ids=[
+        "csv",
+        "cef-fortinetfortigate",
+        "cef-no-header",
+        "ipsec-stats-other-id",
+        "nul",
+        "httpproxy",
+    ],
+)
+def test_loyaute_parse_gives_person_and_time(
+    path: Path, line: int, login: str, ts: datetime, category: str
+) -> None:
+    """``loyaute parse`` detects each shape and gives the person and the UTC time."""
+    code, rows, _ = parse_cli(str(path))
+    assert code == 0
+    row = next(r for r in rows if r["line"] == line)
+    assert "skipped" not in row
+    assert (row["login"], instant(row["ts"]), row["category"]) == (login, ts, category)
+
+
+def test_loyaute_parse_reads_a_spaced_user_name_in_its_file_layout(tmp_path: Path) -> None:
+    config = tmp_path / "loyaute.toml"
+    config.write_text(
+        '[[apps]]\nname = "grand-angle"\nhosts = ["grandangle.extranet.lenord.fr"]\n'
+        '[sources.proxy]\ndefault_host = "grandangle.extranet.lenord.fr"\n',
+        encoding="utf-8",
+    )
+    log = FIXTURES / "proxy" / "spaced_user_combined.log"
+    code, rows, _ = parse_cli("--config", str(config), str(log))
+    assert code == 0
+    got = {r["line"]: (r.get("login"), r.get("skipped"), r["ts"]) for r in rows}
+    assert got[2] == ("john doe", None, "2024-01-15T09:00:00Z")
+    assert got[5] == (None, "ambiguous_layout", "2026-03-03T08:03:00Z")
+
+
+def test_loyaute_parse_reports_each_refused_file_and_reads_the_others(tmp_path: Path) -> None:
+    """An empty file, an nginx error log and an unknown file beside a FortiGate log: every
+    record of the log is printed, and stderr names each refused file with its reason. (The exit
+    status of such a run is the CLI's to decide.)"""
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Journaux du proxy extranet, copiés le 3 mars.\n", encoding="utf-8")
+    _, rows, err = parse_cli(
+        str(empty), str(NGINX_ERROR), str(notes), str(FIXTURES / "fortigate" / "vpn_day.log")
+    )
+    assert [r["line"] for r in rows] == list(range(1, 15))
+    flat = " ".join(err.split())
+    for name, text in [
+        ("empty.log", "fichier vide"),
+        ("nginx_error.log", "journal d'erreurs"),
+        ("notes.txt", "format non reconnu"),
+    ]:
+        assert f"{name}: {text}" in flat

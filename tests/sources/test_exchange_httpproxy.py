@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loyaute.config import Settings
 from loyaute.ingest.files import head
+from loyaute.sources import build_sources, detect
 from loyaute.sources.base import EVENT_SCHEMA, SKIP_SCHEMA, Parsed
 from loyaute.sources.exchange_httpproxy import ExchangeHttpProxySource
 from tests.conftest import FIXTURES, events, parse_bytes, parse_in_chunks, reasons, skips, utc
@@ -557,10 +559,69 @@ def test_rows_that_cannot_be_read_are_malformed(raw: bytes) -> None:
     assert single_reason(raw) == "malformed"
 
 
-def test_row_before_any_fields_header_is_malformed() -> None:
-    """Without a #Fields header there is no layout to read a row with: "malformed"."""
-    parsed = parse_bytes(SOURCE, row() + b"\r\n")
-    assert outcome(parsed, 1) == "malformed"
+KNOWN = {
+    "RequestId": "0c9d4e2a-7b1f-4a3c-8e5d-6f2a1b3c4d5e",
+    **dict.fromkeys(("MajorVersion", "MinorVersion", "BuildVersion", "RevisionVersion"), "15"),
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (row(**KNOWN), ("LENORD\\jdupont", True, "owa")),
+        (row(**KNOWN) + b",a later column", ("LENORD\\jdupont", True, "owa")),
+        (row(**KNOWN).rsplit(b",", 1)[0], "malformed"),  # 73 columns
+        (row(**{**KNOWN, "RequestId": "not-a-guid"}), "malformed"),
+        (row(**{**KNOWN, "MajorVersion": ""}), "malformed"),
+        (row(**{**KNOWN, "MinorVersion": "x"}), "malformed"),
+        (row(**KNOWN, when="10/03/2026 08:15:42"), "malformed"),
+        (row(**KNOWN, when="2026-02-30T08:00:00Z"), "bad_time"),  # the shape, not a real time
+    ],
+    ids=["known", "extra-column", "73-columns", "guid", "version", "version-x", "date", "time"],
+)
+def test_row_without_header_is_read_in_the_known_layout_only(raw: bytes, expected: Any) -> None:
+    """Without a #Fields header, a row is read when it has the known layout's shape (74
+    columns or more, DateTime, a RequestId GUID, four version numbers); else "malformed"."""
+    parsed = parse_bytes(SOURCE, raw + b"\r\n")
+    assert outcome(parsed, 1) == expected
+
+
+def test_a_fields_header_alone_gives_the_layout_once_seen() -> None:
+    """A known-layout row under a #Fields header lacking the needed columns is not read with
+    the known layout: the header says otherwise."""
+    parsed = parse_bytes(SOURCE, b"#Fields: DateTime,UrlStem\r\n" + row(**KNOWN) + b"\r\n")
+    assert outcome(parsed, 2) == "malformed"
+
+
+HEADERLESS = DIR / "Owa_HttpProxy_excerpt_headerless.LOG"
+
+
+def test_headerless_excerpt_reads_like_the_rows_under_their_header() -> None:
+    """An excerpt cut from its header (a forwarded stream): each row gives the event or skip it
+    gives under the #Fields header. Before, every row came out "malformed"."""
+    parsed = parse_bytes(SOURCE, HEADERLESS.read_bytes())
+    assert outcomes(parsed) == {
+        1: ("LENORD\\jdupont", True, "owa"),
+        2: ("LENORD\\jdupont", True, "owa"),
+        3: ("LENORD\\jdupont", True, "owa"),
+        4: "failed_status",
+        5: "probe",
+        6: "no_user",
+        7: "malformed",  # a row cut after four columns
+        8: ("LENORD\\mmartin", True, "activesync"),
+    }
+    framed = HEADER + HEADERLESS.read_bytes()
+    with_header = parse_bytes(SOURCE, framed)
+    shifted = [dict(e, line=e["line"] - HEADER_LINES) for e in events(with_header)]
+    assert events(parsed) == shifted
+    assert events(parsed)[0]["ts"] == utc(2026, 3, 10, 6, 58, 14, 200000)
+
+
+def test_headerless_excerpt_is_detected() -> None:
+    lines = HEADERLESS.read_bytes().splitlines()
+    assert SOURCE.sniff(lines) >= 85
+    assert detect(lines, build_sources(Settings())).name == "exchange-httpproxy"
+    assert SOURCE.sniff([row()]) < 50  # empty version columns: not the known layout
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", b"\t"], ids=["empty", "spaces", "tab"])

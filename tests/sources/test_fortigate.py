@@ -1,4 +1,5 @@
-"""FortiGate source: framings, key=value quoting, time rules, the logid table, the person field."""
+"""FortiGate source: framings, key=value quoting (space- and comma-separated bodies, CEF with and
+without its header), time rules, classification on the line's own fields, the person field."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyaute.sources.base import EVENT_SCHEMA
-from loyaute.sources.fortigate import FortiGateSource, parse_kv
+from loyaute.config import Settings
+from loyaute.sources import build_sources, detect
+from loyaute.sources.base import EVENT_SCHEMA, Reason
+from loyaute.sources.fortigate import FortiGateSource, classify, parse_kv
 from tests.conftest import FIXTURES, events, parse_bytes, parse_in_chunks, reasons, skips, utc
 
 SRC = FortiGateSource()
@@ -116,6 +119,222 @@ def test_cef_escapes_and_renamed_keys() -> None:
     assert fields["action"] == "tunnel-down"
     assert fields["user"] == "jean.dupont@lenord.fr"
     assert fields["msg"] == "a=b c"
+
+
+# --- ``set format csv``: comma-separated pairs ---------------------------------------------------
+
+CSV_FILE = FIXTURES / "fortigate" / "csv_format.log"
+
+
+def test_csv_format_gives_person_and_time_in_every_framing() -> None:
+    """``set format csv``: the pairs are comma-separated (bare or quoted values, a quoted one may
+    hold commas, spaces, ``=`` and escaped quotes), after no framing, ``<PRI>``, a BSD header or
+    an rsyslog relay prefix. Before, every such line came out ``bad_time``."""
+    parsed = parse_bytes(SRC, CSV_FILE.read_bytes())
+    assert parsed.lines == 7
+    got = {r["line"]: (r["login"], r["ts"], r["start"], r["end"]) for r in events(parsed)}
+    assert got == {
+        # eventtime (ns) wins over date/time
+        1: ("csv_user", utc(2026, 3, 3, 8, 2, 25, 473809), utc(2026, 3, 3, 8, 2, 25, 473809), None),
+        # no eventtime: date+time with tz; a user with a space; a group "VPN, Teletravail"
+        2: (
+            "jean dupont",
+            utc(2026, 3, 3, 9, 2, 25),
+            utc(2026, 3, 3, 8, 2, 25),
+            utc(2026, 3, 3, 9, 2, 25),
+        ),
+        # bare values, eventtime in seconds, duration gives the start
+        3: (
+            "csv_bare",
+            utc(2026, 3, 3, 11, 2, 25),
+            utc(2026, 3, 3, 7, 2, 25),
+            utc(2026, 3, 3, 11, 2, 25),
+        ),
+        # neither eventtime nor tz: the device zone (Europe/Paris, winter)
+        6: ("csv_zone", utc(2026, 3, 3, 12), utc(2026, 3, 3, 12), None),
+        # the first tz wins; user=evil inside the quoted msg is no field
+        7: ("csv_tricky", utc(2026, 3, 3, 13), utc(2026, 3, 3, 13), None),
+    }
+    skipped = {r["line"]: (r["reason"], r["login"], r["ts"]) for r in skips(parsed)}
+    assert skipped == {
+        4: ("not_vpn_event", None, None),  # a traffic line, not even a candidate
+        5: ("vpn_failure", "csv_fail", utc(2026, 3, 3, 9, 5, 44)),
+    }
+
+
+def test_csv_values_hold_commas_spaces_and_quotes() -> None:
+    fields = parse_kv('date=2026-03-03,time=08:00:00,user="a, b c",msg="x=1, \\"y\\"",bare=z z,n=1')
+    assert fields["date"] == "2026-03-03"
+    assert fields["time"] == "08:00:00"
+    assert fields["user"] == "a, b c"
+    assert fields["msg"] == 'x=1, "y"'
+    assert fields["bare"] == "z z"
+    assert fields["n"] == "1"
+
+
+def test_a_comma_inside_a_space_separated_value_does_not_make_csv() -> None:
+    """The body is comma-separated only when its first pair is followed by a comma."""
+    fields = parse_kv('date=2026-03-03 time=08:00:00 msg="a,b=c" user="u"')
+    assert (fields["date"], fields["time"], fields["user"]) == ("2026-03-03", "08:00:00", "u")
+
+
+def test_csv_file_is_detected_as_fortigate() -> None:
+    head = CSV_FILE.read_bytes().splitlines()
+    assert detect(head, build_sources(Settings())).name == "fortigate"
+
+
+# --- CEF: FortiOS 6 keys, header stripped by a relay -----------------------------------------
+
+CEF_FILE = FIXTURES / "fortigate" / "cef_variants.log"
+
+
+def test_cef_variants_give_person_and_time() -> None:
+    """FortiOS 6.x CEF (``FortinetFortiGate``-prefixed keys) and CEF lines whose ``CEF:0|…|``
+    header a relay stripped (``FTNTFGT`` or ``FortinetFortiGate`` keys, after any framing):
+    before, the stripped ones came out ``not_vpn_event``."""
+    parsed = parse_bytes(SRC, CEF_FILE.read_bytes())
+    assert parsed.lines == 7
+    got = {r["line"]: (r["login"], r["ts"], r["start"], r["end"]) for r in events(parsed)}
+    assert got == {
+        1: ("cef6_user", utc(2026, 3, 3, 8), utc(2026, 3, 3, 8), None),
+        2: ("cef6_user", utc(2026, 3, 3, 11), utc(2026, 3, 3, 8), utc(2026, 3, 3, 11)),
+        4: ("stripped_user", utc(2026, 3, 3, 8, 30), utc(2026, 3, 3, 8, 30), None),
+        5: ("stripped6_user", utc(2026, 3, 3, 9), utc(2026, 3, 3, 8, 30), utc(2026, 3, 3, 9)),
+        # IPsec IKEv2: duser holds the peer address, eapuser (CEF-escaped backslash) the person
+        7: (
+            "LENORD\\jdupont",
+            utc(2026, 3, 3, 9, 30),
+            utc(2026, 3, 3, 8, 30),
+            utc(2026, 3, 3, 9, 30),
+        ),
+    }
+    skipped = {r["line"]: (r["reason"], r["login"]) for r in skips(parsed)}
+    assert skipped == {3: ("not_vpn_event", None), 6: ("vpn_failure", "fail_user")}
+
+
+def test_cef_extension_without_header_is_read_from_its_first_key() -> None:
+    """The framing before the first ``key=`` is no value; values run to the next key."""
+    fields = parse_kv(
+        "Mar 03 09:30:00 fgt deviceExternalId=FG1 FTNTFGTlogid=0101039947 "
+        "FTNTFGTlogdesc=SSL VPN tunnel up act=tunnel-up duser=a b"
+    )
+    assert fields["logid"] == "0101039947"
+    assert fields["logdesc"] == "SSL VPN tunnel up"
+    assert fields["action"] == "tunnel-up"
+    assert fields["user"] == "a b"
+    assert "Mar" not in fields
+
+
+def test_ftntfgt_inside_a_space_separated_value_is_not_cef() -> None:
+    """Only a prefixed ``logid`` key makes a headerless line CEF."""
+    fields = parse_kv('date=2026-03-03 logid="0101039947" user="u" msg="FTNTFGTlogid=x y=z"')
+    assert fields["user"] == "u"
+    assert fields["msg"] == "FTNTFGTlogid=x y=z"
+
+
+def test_cef_files_are_detected_as_fortigate() -> None:
+    lines = CEF_FILE.read_bytes().splitlines()
+    sources = build_sources(Settings())
+    assert detect(lines[:3], sources).name == "fortigate"  # with the CEF header
+    assert detect(lines[3:], sources).name == "fortigate"  # header stripped
+
+
+# --- classification on the line's own fields (FORMATS.md, FortiGate table) --------------------
+
+CLASSIFICATION = FIXTURES / "fortigate" / "classification.log"
+
+
+def test_classification_reads_the_fields_not_only_the_log_id() -> None:
+    """Each variant of the classification fixture gets the outcome its own fields give."""
+    parsed = parse_bytes(SRC, CLASSIFICATION.read_bytes())
+    outcome = {r["line"]: ("event", r["login"]) for r in events(parsed)}
+    outcome.update({r["line"]: (r["reason"], r["login"]) for r in skips(parsed)})
+    assert outcome == {
+        # FortiOS 7.4 sample shape: IPsec statistics under a log id outside the table
+        1: ("event", "xauth_user"),
+        # a UTM/IPS line carrying a VPN log id and a user is no session
+        2: ("not_vpn_event", "ips_user"),
+        # an event/system line carrying a VPN log id neither
+        3: ("not_vpn_event", "sys_user"),
+        # a tunnel-up under an unknown log id is a tunnel-up
+        4: ("event", "new_id_user"),
+        # no action: logdesc says tunnel down
+        5: ("event", "logdesc_user"),
+        # a log id of the table (IPsec statistics) but the line negotiates
+        6: ("vpn_negotiation", "xauth_user"),
+        # a FortiClient endpoint connection added under another log id
+        7: ("event", "ep_user"),
+        # an endpoint event that is no connection
+        8: ("not_vpn_event", "ep_user"),
+        # IPsec dead-peer detection: no session event, not a login failure
+        9: ("vpn_negotiation", "dpd_user"),
+        # nothing but a log id of the table: the log id fills in
+        10: ("event", "table_user"),
+    }
+    stats = next(r for r in events(parsed) if r["line"] == 1)
+    assert stats["end"] == stats["ts"] == utc(2026, 3, 3, 8)
+    assert stats["start"] == stats["ts"] - timedelta(seconds=919)
+    down = next(r for r in events(parsed) if r["line"] == 5)
+    assert (down["start"], down["end"]) == (down["ts"] - timedelta(seconds=600), down["ts"])
+
+
+SSL_UP_ID = "0101039947"
+ENDPOINT_ADD_ID = "0107045057"
+VPN = {"type": "event", "subtype": "vpn"}
+ENDPOINT = {"type": "event", "subtype": "endpoint"}
+
+
+@pytest.mark.parametrize(
+    ("logid", "fields", "session", "reason"),
+    [
+        (SSL_UP_ID, {**VPN, "action": "tunnel-up"}, "up", None),
+        (SSL_UP_ID, {**VPN, "action": "TUNNEL-DOWN"}, "down", None),
+        (SSL_UP_ID, {**VPN, "action": "tunnel-stats"}, "alive", None),
+        (SSL_UP_ID, {**VPN, "action": "ssl-login-fail"}, None, Reason.VPN_FAILURE),
+        (SSL_UP_ID, {**VPN, "action": "ssl-new-con"}, None, Reason.VPN_NEGOTIATION),
+        (SSL_UP_ID, {**VPN, "action": "phase2-up"}, None, Reason.VPN_NEGOTIATION),
+        (SSL_UP_ID, {"type": "utm", "subtype": "ips"}, None, Reason.NOT_VPN_EVENT),
+        (SSL_UP_ID, {"type": "traffic", "action": "tunnel-up"}, None, Reason.NOT_VPN_EVENT),
+        (SSL_UP_ID, {"type": "event", "subtype": "user"}, None, Reason.NOT_VPN_EVENT),
+        (SSL_UP_ID, {"cat": "event:vpn", "action": "tunnel-up"}, "up", None),
+        (SSL_UP_ID, {"cat": "utm:ips", "action": "tunnel-up"}, None, Reason.NOT_VPN_EVENT),
+        (SSL_UP_ID, {"logdesc": "SSL VPN tunnel down"}, "down", None),
+        (SSL_UP_ID, {}, "up", None),  # only the log id: the table's tunnel-up
+        ("0101037138", {}, None, Reason.VPN_NEGOTIATION),  # IPsec status without its action
+        ("0100032001", {"action": "tunnel-up"}, None, Reason.NOT_VPN_EVENT),  # event/system id
+        (ENDPOINT_ADD_ID, {**ENDPOINT, "action": "add"}, "endpoint_add", None),
+        (ENDPOINT_ADD_ID, {**ENDPOINT, "action": "close"}, "endpoint_close", None),
+        (ENDPOINT_ADD_ID, {**ENDPOINT, "action": "tunnel-up"}, None, Reason.NOT_VPN_EVENT),
+        (ENDPOINT_ADD_ID, {"logdesc": "FortiClient connection closed"}, "endpoint_close", None),
+        (ENDPOINT_ADD_ID, {}, "endpoint_add", None),
+    ],
+)
+def test_classify_boundaries(
+    logid: str, fields: dict[str, str], session: str | None, reason: Reason | None
+) -> None:
+    """type/subtype (or CEF cat) decide the family, else the log id's family digits; the action
+    decides the session, else logdesc, else the log id table."""
+    kind = classify(logid, fields)
+    assert (kind.session, kind.reason) == (session, reason)
+
+
+def test_ipsec_is_told_by_tunneltype_then_log_id_then_logdesc() -> None:
+    """The person field depends on it: xauthuser/eapuser for IPsec, user for SSL-VPN."""
+    assert classify("0101039947", {"tunneltype": "ipsec", "action": "tunnel-up"}).ipsec
+    assert not classify("0101037138", {"tunneltype": "ssl-tunnel", "action": "tunnel-up"}).ipsec
+    assert classify("0101037138", {"action": "tunnel-up"}).ipsec
+    assert classify("0101099999", {"logdesc": "IPsec tunnel statistics"}).ipsec
+    assert not classify("0101039947", {"action": "tunnel-up"}).ipsec
+
+
+def test_utm_line_with_vpn_log_id_is_no_session_even_with_a_user() -> None:
+    """Before: a UTM line carrying 0101039947 and user= was counted as a VPN session."""
+    data = line(
+        eventtime="1772438400", logid="0101039947", type="utm", subtype="ips", user="someone"
+    )
+    row = one(data)
+    assert row["reason"] == "not_vpn_event"
+    assert row["login"] == "someone"
 
 
 # --- key=value tokenising -----------------------------------------------------------------------
@@ -328,7 +547,11 @@ def test_last_line_without_newline_and_crlf() -> None:
     assert [r["login"] for r in events(parsed)][-1] == "cef_user"
 
 
-VPN_LINE = (FIXTURES / "fortigate" / "vpn_day.log").read_bytes().split(b"\n")
+VPN_LINE = [
+    ln
+    for name in ("vpn_day.log", "csv_format.log", "cef_variants.log", "classification.log")
+    for ln in (FIXTURES / "fortigate" / name).read_bytes().split(b"\n")
+]
 
 
 @settings(max_examples=200, deadline=None)

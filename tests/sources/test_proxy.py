@@ -4,19 +4,30 @@ FORMATS.md, "Extranet reverse proxy": Apache ``combined``, ``vhost_combined`` (D
 ``other_vhosts_access.log``), the ``%h:%{remote}p %v:%p`` variant and nginx ``combined`` with or
 without ``$host`` first; the user is the third field of the classic layout; the time carries its
 offset; a request is a trace only when mapped to an application by host and path, with a user
-and a 2xx/3xx status. LEGAL.md B2: no IP, URL or user agent ever leaves the source.
+and a 2xx/3xx status. The layout is decided per file (a user name may hold spaces); declared
+monitoring clients are no person. LEGAL.md B2: no IP, URL or user agent ever leaves the source.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from loyaute.config import Settings
+from loyaute.config import Settings, load_settings
+from loyaute.errors import ConfigError
 from loyaute.sources import build_sources, detect
-from loyaute.sources.base import EVENT_SCHEMA, SKIP_SCHEMA, Parsed, Reason
-from loyaute.sources.proxy import AppMapping, ProxySource, parse_clf_time
+from loyaute.sources.base import EVENT_SCHEMA, SKIP_SCHEMA, Chunk, Parsed, Reason
+from loyaute.sources.proxy import (
+    COMBINED,
+    VHOST,
+    AppMapping,
+    ProxySource,
+    decide_layout,
+    parse_clf_time,
+    split_prefix,
+)
 from loyaute.sources.timeparse import to_us
 from tests.conftest import FIXTURES, events, parse_bytes, parse_in_chunks, reasons, skips, utc
 
@@ -36,6 +47,9 @@ ALL_FIXTURES = (
     "nginx_host_combined.log",
     "nginx_combined.log",
     "dst_autumn.log",
+    "spaced_user_combined.log",
+    "spaced_user_vhost.log",
+    "monitoring.log",
 )
 
 
@@ -574,6 +588,213 @@ def test_empty_chunk_gives_nothing() -> None:
     """An empty chunk has no line."""
     parsed = parse_bytes(proxy(), b"")
     assert parsed.lines == 0
+
+
+# --- layout per file: user names with spaces ----------------------------------------------
+
+
+def test_user_name_with_a_space_is_not_read_as_vhost_combined() -> None:
+    """``192.168.1.100 - john doe [`` is a combined line whose user holds a space; read per
+    line it looked like ``vhost client ident user`` (login ``doe``, host the client)."""
+    data = read("spaced_user_combined.log").splitlines(keepends=True)[1]
+    parsed = parse_bytes(proxy("grandangle.extranet.lenord.fr"), data)
+    assert [(e["login"], e["ts"], e["app"]) for e in events(parsed)] == [
+        ("john doe", utc(2024, 1, 15, 9), "grand-angle")
+    ]
+
+
+def test_combined_file_with_spaced_user_names() -> None:
+    """A combined file: the user is everything after ``%l``; lines that do not read one way
+    only in that layout are ``ambiguous_layout``, never guessed."""
+    parsed = parse_bytes(proxy("grandangle.extranet.lenord.fr"), read("spaced_user_combined.log"))
+    assert outcome(parsed) == {
+        1: "event:grand-angle",
+        2: "event:grand-angle",
+        3: "event:grand-angle",
+        4: "event:grand-angle",  # quoted, as nginx logs an SSO header
+        5: Reason.AMBIGUOUS_LAYOUT,  # a vhost line in a combined file
+        6: Reason.AMBIGUOUS_LAYOUT,  # %l filled and a spaced user: two readings
+        7: Reason.NO_USER,
+        8: Reason.AMBIGUOUS_LAYOUT,  # "- stray": no user reads that way
+    }
+    assert [e["login"] for e in events(parsed)] == [
+        "jdupont",
+        "john doe",
+        "jean de la fontaine",
+        "marie curie",
+    ]
+    ambiguous = {s["line"]: s for s in skips(parsed) if s["reason"] == Reason.AMBIGUOUS_LAYOUT}
+    assert ambiguous[5]["ts"] == utc(2026, 3, 3, 8, 3)  # the time is read, no login is guessed
+    assert ambiguous[5]["login"] is None
+
+
+def test_vhost_file_with_spaced_user_names() -> None:
+    """A vhost file: the user is everything after the third field; a combined line with a
+    spaced user is ambiguous there, a plain three-field line reads one way only."""
+    parsed = parse_bytes(proxy("grandangle.extranet.lenord.fr"), read("spaced_user_vhost.log"))
+    assert outcome(parsed) == {
+        1: "event:ines",
+        2: "event:ines",
+        3: Reason.AMBIGUOUS_LAYOUT,
+        4: "event:grand-angle",  # three fields: combined, the default host
+        5: Reason.AMBIGUOUS_LAYOUT,
+        6: "event:pleiade",
+    }
+    assert [e["login"] for e in events(parsed)] == [
+        "mmartin",
+        "marie curie",
+        "jdupont",
+        "LENORD\\ldurand",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "layout"),
+    [
+        ([b'1.2.3.4 - u [03/Mar/2026:09:00:00 +0100] "GET / HTTP/1.1" 200 1'] * 3, COMBINED),
+        ([b'h:443 1.2.3.4 - u [03/Mar/2026:09:00:00 +0100] "GET / HTTP/1.1" 200 1'] * 3, VHOST),
+        (
+            [b'1.2.3.4 - john doe [03/Mar/2026:09:00:00 +0100] "GET / HTTP/1.1" 200 1'] * 2
+            + [b'h:443 1.2.3.4 - u [03/Mar/2026:09:00:00 +0100] "GET / HTTP/1.1" 200 1'],
+            COMBINED,
+        ),
+        (
+            [
+                b'1.2.3.4 - u [03/Mar/2026:09:00:00 +0100] "GET / HTTP/1.1" 200 1',
+                b'h:443 1.2.3.4 - u [03/Mar/2026:09:00:00 +0100] "GET / HTTP/1.1" 200 1',
+            ],
+            None,  # level: each line by its own cue
+        ),
+        (
+            [b"garbage", b'h:443 1.2.3.4 x u [03/Mar/2026:09:00:00 +0100] "GET / HTTP/1.1" 200 1'],
+            None,
+        ),
+        ([], None),
+    ],
+    ids=["combined", "vhost", "majority", "level", "no-cue", "empty"],
+)
+def test_decide_layout(lines: list[bytes], layout: int | None) -> None:
+    assert decide_layout(lines) == layout
+
+
+@pytest.mark.parametrize(
+    ("tokens", "layout", "expected"),
+    [
+        (
+            [b"1.2.3.4", b"-", b"u"],
+            VHOST,
+            ([b"1.2.3.4"], b"u"),
+        ),  # three fields: combined in any file
+        ([b"1.2.3.4", b"-", b"john", b"doe"], COMBINED, ([b"1.2.3.4"], b"john doe")),
+        ([b"1.2.3.4", b"-", b"john", b"doe"], VHOST, None),
+        ([b"1.2.3.4", b"-", b"john", b"doe"], None, ([b"1.2.3.4"], b"john doe")),
+        ([b"h:443", b"1.2.3.4", b"-", b"u"], VHOST, ([b"h:443", b"1.2.3.4"], b"u")),
+        ([b"h:443", b"1.2.3.4", b"-", b"u"], COMBINED, None),
+        ([b"h:443", b"1.2.3.4", b"id", b"u"], VHOST, ([b"h:443", b"1.2.3.4"], b"u")),
+        ([b"h:443", b"1.2.3.4", b"id", b"u"], None, None),
+        ([b"h:443", b"1.2.3.4", b"-", b"a", b"b"], VHOST, ([b"h:443", b"1.2.3.4"], b"a b")),
+        ([b"h:443", b"1.2.3.4", b"id", b"a", b"b"], VHOST, None),
+        ([b"1.2.3.4", b"-", b"-", b"x"], COMBINED, None),
+        ([b"1.2.3.4", b"-"], COMBINED, None),
+    ],
+)
+def test_split_prefix_boundaries(
+    tokens: list[bytes], layout: int | None, expected: tuple[list[bytes], bytes] | None
+) -> None:
+    """Fewer fields than the layout, or extra fields when ``%l`` is not ``-``: no reading."""
+    assert split_prefix(tokens, layout) == expected
+
+
+def test_a_range_parser_reads_in_the_file_layout() -> None:
+    """A range starting mid-file gets the layout decided from the file's first lines: a line
+    that reads one way only in that layout (``%l`` filled) is read there as in the whole file."""
+    vhost = read("other_vhosts_access.log")
+    odd = (
+        b"ines.extranet.lenord.fr:443 10.20.30.42 identd mmartin [12/Oct/2026:10:00:00 +0200] "
+        b'"GET /ines/dossiers HTTP/1.1" 200 10 "-" "Mozilla/5.0"\n'
+    )
+    data = vhost + odd
+    source = proxy()
+    whole = parse_bytes(source, data)
+    assert outcome(whole)[13] == "event:ines"
+    ranged = source.parser_at(source.prefix_state(data, len(vhost))).parse(Chunk(odd, 13))
+    assert outcome(ranged) == {13: "event:ines"}
+    alone = source.parser().parse(Chunk(odd, 13))  # no file head: the line shows no layout
+    assert outcome(alone) == {13: Reason.AMBIGUOUS_LAYOUT}
+
+
+@pytest.mark.parametrize("name", ["spaced_user_combined.log", "spaced_user_vhost.log"])
+@pytest.mark.parametrize("cuts", [[1], [2, 4], [1, 2, 3, 4, 5, 6, 7]])
+def test_layout_holds_across_chunks(name: str, cuts: list[int]) -> None:
+    source = proxy("grandangle.extranet.lenord.fr")
+    data = read(name)
+    chunked = parse_in_chunks(source, data, cuts)
+    whole = parse_bytes(source, data)
+    assert events(chunked) == events(whole)
+    assert skips(chunked) == skips(whole)
+
+
+# --- monitoring clients that sign in ----------------------------------------------------------
+
+MONITORING = ProxySource(
+    apps=APPS,
+    default_host="ines.extranet.lenord.fr",
+    monitoring_user_agents=("check_http", "CURL/"),
+    monitoring_logins=frozenset({"svc-supervision"}),
+)
+
+
+def test_monitoring_clients_are_people_until_declared() -> None:
+    """Without the setting, a monitoring client with a basic-auth user is a trace like any."""
+    parsed = parse_bytes(proxy("ines.extranet.lenord.fr"), read("monitoring.log"))
+    assert outcome(parsed) == {**dict.fromkeys(range(1, 7), "event:ines"), 7: Reason.FAILED_STATUS}
+
+
+def test_declared_monitoring_user_agents_and_logins_are_never_a_person() -> None:
+    """User agents match at their beginning, any case; logins without domain, any case. A
+    referrer or a user agent that only contains the name, or a login equal to an agent's name,
+    are not matched."""
+    parsed = parse_bytes(MONITORING, read("monitoring.log"))
+    assert outcome(parsed) == {
+        1: Reason.PROBE,  # check_http/…
+        2: Reason.PROBE,  # curl/… (setting written CURL/)
+        3: Reason.NOT_A_PERSON,  # LENORD\svc-supervision
+        4: "event:ines",  # "not-curl/1.0" inside a browser agent
+        5: "event:ines",  # check_http in the referrer
+        6: "event:ines",  # a person whose login is "curl"
+        7: Reason.PROBE,  # whatever the status
+    }
+    assert skips(parsed)[0]["login"] == "nagios"
+
+
+def test_monitoring_settings_reach_the_source(tmp_path: Path) -> None:
+    config = tmp_path / "loyaute.toml"
+    config.write_text(
+        '[[apps]]\nname = "ines"\nhosts = ["ines.extranet.lenord.fr"]\n'
+        "[sources.proxy]\n"
+        'default_host = "ines.extranet.lenord.fr"\n'
+        'monitoring_user_agents = ["Check_HTTP"]\n'
+        'monitoring_logins = ["LENORD\\\\svc-supervision"]\n',
+        encoding="utf-8",
+    )
+    source = build_sources(load_settings(config))["proxy"]
+    assert isinstance(source, ProxySource)
+    parsed = parse_bytes(source, read("monitoring.log"))
+    assert [outcome(parsed)[i] for i in (1, 2, 3)] == [
+        Reason.PROBE,
+        "event:ines",
+        Reason.NOT_A_PERSON,
+    ]
+
+
+@pytest.mark.parametrize("key", ["monitoring_user_agents", "monitoring_logins"])
+def test_a_blank_monitoring_entry_is_refused(tmp_path: Path, key: str) -> None:
+    """An empty entry would match every request: refused with its dotted path."""
+    config = tmp_path / "loyaute.toml"
+    config.write_text(f'[sources.proxy]\n{key} = ["nagios", " "]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    assert f"sources.proxy.{key}" in str(info.value)
 
 
 # --- sniff ----------------------------------------------------------------------------------
