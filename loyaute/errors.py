@@ -12,6 +12,8 @@ next, and never contains a secret (rule H3 of LEGAL.md).
     ├── WorkspaceError                exit 1: missing or uninitialised workspace
     ├── InputError                    exit 1: an input file cannot be used at all
     │   └── UnknownFormatError        no source recognises the file
+    │       └── UnrecognisedFileError (ingest/reading.py) … with its reason: empty, binary, UTF-16,
+    │                                 an error log, an unknown format
     ├── GateError                     exit 1: a legal gate (A1…A7) does not hold
     └── NotSignedIn                   exit 77: the command acts as an account, and none is signed in
 """

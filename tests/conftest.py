@@ -63,8 +63,10 @@ def utc(*args: int) -> datetime:
 def _no_personal_sessions(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Tests never use (or leave) the developer's command-line sessions or tokens."""
+    """Tests never use (or leave) the developer's command-line sessions or tokens, and never read
+    the current directory's ``loyaute-home`` (``make demo`` leaves one there)."""
     monkeypatch.setenv("LOYAUTE_SESSION_FILE", str(tmp_path_factory.mktemp("sessions") / "s.json"))
+    monkeypatch.setenv("LOYAUTE_HOME", str(tmp_path_factory.mktemp("no-home") / "loyaute-home"))
     monkeypatch.delenv("LOYAUTE_TOKEN", raising=False)
     monkeypatch.delenv("LOYAUTE_ACTOR", raising=False)
 

@@ -59,7 +59,7 @@ def test_whole_corpus_directory_reports_non_logs_without_crashing(corpus: Path) 
     """A directory with READMEs and JSON beside the logs: the logs are read, the rest reported."""
     result = CliRunner().invoke(app, ["parse", str(corpus)])
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert result.exit_code == 1  # some files are not logs: said, not hidden
+    assert result.exit_code == 0, result.stderr  # logs were read; the rest is said, not hidden
     assert "README.md" in result.stderr
     assert sum(1 for ln in result.stdout.splitlines() if ln.startswith("{")) > 250
 

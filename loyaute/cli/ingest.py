@@ -177,7 +177,13 @@ def register(app: typer.Typer) -> None:
         sa raison), rien n'est enregistré. / Dry run of a source: one JSON line per log line
         (event, or skipped with its reason); nothing is stored."""
         from loyaute.ingest.files import ReadError, expand_paths  # noqa: PLC0415 - lazy
-        from loyaute.ingest.reading import FileResult, parse_file, resolve_source  # noqa: PLC0415
+        from loyaute.ingest.reading import (  # noqa: PLC0415
+            FileResult,
+            UnrecognisedFileError,
+            file_reason_text,
+            parse_file,
+            resolve_source,
+        )
         from loyaute.sources import build_sources  # noqa: PLC0415
 
         settings = settings_for(config)
@@ -190,9 +196,18 @@ def register(app: typer.Typer) -> None:
         files, problems = expand_paths(paths)
         results: list[FileResult] = []
         stream = sys.stdout
+        refused: list[FileResult] = []
         for path in files:
             try:
                 source = resolve_source(path, sources, format)
+            except UnrecognisedFileError as exc:
+                # A file no source reads is refused with its reason; the others go through.
+                entry = FileResult(str(path), None)
+                entry.error = file_reason_text(exc.reason, lang()) + (
+                    f" — {exc.hint}" if exc.hint else ""
+                )
+                refused.append(entry)
+                continue
             except InputError as exc:
                 problems.append(str(exc))
                 continue
@@ -213,9 +228,11 @@ def register(app: typer.Typer) -> None:
                 result.error = str(exc)
             results.append(result)
         stream.flush()
-        _summary(results, problems)
+        _summary(results + refused, problems)
         _audit_parse(results)
-        if problems or any(r.error for r in results):
+        # Exit 1 when something could not be read, broke part-way, or nothing was read at all;
+        # a file refused with its reason beside files that were read is said, not a failure.
+        if problems or any(r.error for r in results) or not results:
             raise typer.Exit(EXIT_REFUSED)
 
     @app.command("formats")

@@ -797,20 +797,25 @@ def test_loyaute_parse_reads_a_spaced_user_name_in_its_file_layout(tmp_path: Pat
 
 def test_loyaute_parse_reports_each_refused_file_and_reads_the_others(tmp_path: Path) -> None:
     """An empty file, an nginx error log and an unknown file beside a FortiGate log: every
-    record of the log is printed, and stderr names each refused file with its reason. (The exit
-    status of such a run is the CLI's to decide.)"""
+    record of the log is printed, stderr names each refused file with its reason on its row of
+    the summary, and the run succeeds: the files that are logs were read."""
     empty = tmp_path / "empty.log"
     empty.write_bytes(b"")
     notes = tmp_path / "notes.txt"
     notes.write_text("Journaux du proxy extranet, copiés le 3 mars.\n", encoding="utf-8")
-    _, rows, err = parse_cli(
+    code, rows, err = parse_cli(
         str(empty), str(NGINX_ERROR), str(notes), str(FIXTURES / "fortigate" / "vpn_day.log")
     )
+    assert code == 0, err
     assert [r["line"] for r in rows] == list(range(1, 15))
-    flat = " ".join(err.split())
+    lines = err.splitlines()
     for name, text in [
         ("empty.log", "fichier vide"),
         ("nginx_error.log", "journal d'erreurs"),
         ("notes.txt", "format non reconnu"),
     ]:
-        assert f"{name}: {text}" in flat
+        row = [ln for ln in lines if ln.startswith(name)]
+        assert len(row) == 1, (name, err)
+        assert text in row[0], row
+    code, _, err = parse_cli(str(empty), str(notes))
+    assert code == 1  # nothing at all was read
