@@ -669,3 +669,69 @@ def test_state_database_is_sqlite_with_its_schema(home: Path) -> None:
         conn.close()
     assert {"agents", "logins", "schedule", "notices"} <= tables
     assert "audit" not in tables  # rule H1: the audit log has its own database
+
+
+# --- owner-only files (issue 9, finding 6) ------------------------------------------------------
+
+
+def modes(home: Path) -> dict[str, int]:
+    """Relative path → permission bits of every folder and file of the workspace."""
+    out = {".": stat.S_IMODE(home.stat().st_mode)}
+    for path in home.rglob("*"):
+        out[path.relative_to(home).as_posix()] = stat.S_IMODE(path.stat().st_mode)
+    return out
+
+
+def test_h3_workspace_folders_are_0700_and_files_0600(tmp_path: Path) -> None:
+    """H3 (issue 9, finding 6): the workspace holds personal data and its key — every folder is
+    0700 and every file 0600, the state and audit databases included (they were 0644), even
+    under a permissive umask, and after an ingest wrote Parquet files."""
+    import os  # noqa: PLC0415
+
+    from tests.builders import (  # noqa: PLC0415
+        MON,
+        local,
+        make_workspace,
+        run_ingest,
+        vpn_session,
+        write_logs,
+    )
+
+    previous = os.umask(0o022)
+    try:
+        ws = make_workspace(tmp_path)
+        run_ingest(
+            ws,
+            [
+                write_logs(
+                    tmp_path / "logs",
+                    "fgt.log",
+                    vpn_session("jdupont", local(MON, 9), local(MON, 10)),
+                )
+            ],
+        )
+        home = ws.paths.home
+        ws.close()
+    finally:
+        os.umask(previous)
+    found = modes(home)
+    assert "store/state.db" in found
+    assert "audit/audit.db" in found
+    assert any(p.endswith(".parquet") for p in found)
+    loose = {
+        p: f"{m:04o}" for p, m in found.items() if m != (0o700 if (home / p).is_dir() else 0o600)
+    }
+    assert loose == {}
+
+
+def test_h3_config_check_reports_looser_modes(home: Path) -> None:
+    """H3: ``config check`` names every folder or file others may read, with the mode to set."""
+    (home / "store" / "state.db").chmod(0o644)
+    (home / "audit").chmod(0o755)
+    result = run(home, "config", "check")
+    assert result.exit_code == 78
+    assert "state.db est en 0644 : 0600 attendu" in result.stderr
+    assert "audit est en 0755 : 0700 attendu" in result.stderr
+    (home / "store" / "state.db").chmod(0o600)
+    (home / "audit").chmod(0o700)
+    assert run(home, "config", "check").exit_code == 0

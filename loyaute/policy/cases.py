@@ -171,9 +171,7 @@ def open_case(
         raise _refuse_open(ws, who, agent_id, refusals)
     data = individual(ws, who, Action.CASE_OPEN, agent_id)
     opened = ws.clock.now()
-    due = working_days_after(
-        opened.astimezone(ws.settings.zone).date(), ws.register.purpose.case_answer_days
-    )
+    due = working_days_after(scope.today, ws.register.purpose.case_answer_days)
     details = {
         "from": day_from.isoformat(),
         "to": day_to.isoformat(),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it import MarkdownIt
 
-from loyaute.errors import UsageError
+from loyaute.errors import GateError, UsageError
 from loyaute.i18n import tr
 from loyaute.policy import gates as gates_mod
 from loyaute.reports.validity import validity
@@ -54,7 +54,7 @@ def context(ws: Workspace, lang: str) -> dict[str, Any]:
     try:
         report = validity(ws)
         coverage = report.rows
-    except Exception:  # the study is optional; the DPIA says so when it is not run
+    except GateError:  # the study is optional; the DPIA says so when it is not run
         coverage = None
     index = 1 if lang == "en" else 0
     return {

@@ -16,8 +16,9 @@ import re
 import pytest
 
 from loyaute.accounts import create_account
+from loyaute.policy.access import individual
 from loyaute.policy.cases import answer_case, close_case, open_case
-from loyaute.policy.roles import Identity, Role
+from loyaute.policy.roles import Action, Identity, Role
 from loyaute.reports.runner import managed_services, run_presence
 from loyaute.web.app import HOME_OF_ROLE, PERMISSIONS
 from loyaute.web.context import SESSION_COOKIE
@@ -219,6 +220,7 @@ def test_the_case_reviewer_gets_exactly_the_case_period(web: Web, scenario: Scen
         ).fetchone()[0]
     assert rows == expected
     assert rows, "the case period holds no record: the check would prove nothing"
+    assert {r["scheduled"] for r in rows} == {"telework"}  # E8: never the study's on-site days
     assert all(lo.isoformat() <= r["date"] <= hi.isoformat() for r in rows)
     assert any(not (lo.isoformat() <= r.date <= hi.isoformat()) for r in everything), (
         "the agent has no record outside the period: the restriction would prove nothing"
@@ -288,6 +290,28 @@ def test_my_records_are_the_agents_own_view(web: Web) -> None:
         assert r.json() == expected, account.login
         nonempty += bool(expected)
     assert nonempty >= 2
+
+
+def test_e8_the_agents_page_shows_others_telework_only_and_the_study_apart(web: Web) -> None:
+    """E8 (issue 9, finding 1): on the agent's page, the table of what a reviewer could see lists
+    telework half-days only; the on-site half-days the validity study holds are in a section of
+    their own, labelled as visible to the agent only."""
+    c = web.signed_in("agent")
+    agent_account = web.account("agent")
+    with web.workspace() as ws:
+        on_site = individual(
+            ws, agent(agent_account.agent_id), Action.OWN_VIEW, agent_account.agent_id
+        ).study()
+    assert on_site, "the demo agent has no on-site half-day: the check would prove nothing"
+    month = on_site[-1].date[:7]
+    page = html.unescape(c.get(f"/me?month={month}").text)
+    visible = page.split("Ce qu'un relecteur habilité pourrait voir", 1)[1].split("</table>", 1)[0]
+    assert "télétravail" in visible
+    assert "sur site" not in visible
+    study = page.split("Étude de validité : ce qu'elle conserve à mon sujet", 1)[1]
+    study = study.split("</table>", 1)[0]
+    assert "Visibles de vous seul" in study
+    assert on_site[-1].date in study
 
 
 def test_the_agents_own_actions_are_not_shown_as_other_people_looking(web: Web) -> None:
