@@ -286,6 +286,13 @@ class Settings(Model):
         description="Pseudonymisation key file (mode 0600), relative to the workspace or "
         "absolute (a vault mount). Never inside the store (B6).",
     )
+    lock_wait_seconds: int = Field(
+        120,
+        ge=0,
+        le=3600,
+        description="How long a command that changes the workspace waits for another writer to "
+        "finish before it stops and names it (one writer at a time, H5).",
+    )
     half_days: HalfDays = Field(default_factory=HalfDays)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     directory: DirectorySettings = Field(default_factory=DirectorySettings)

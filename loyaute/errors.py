@@ -15,7 +15,11 @@ next, and never contains a secret (rule H3 of LEGAL.md).
     │       └── UnrecognisedFileError (ingest/reading.py) … with its reason: empty, binary, UTF-16,
     │                                 an error log, an unknown format
     ├── GateError                     exit 1: a legal gate (A1…A7) does not hold
-    └── NotSignedIn                   exit 77: the command acts as an account, and none is signed in
+    ├── StoreError                    exit 1: the activity store could not be written; unchanged
+    │   ├── SchemaViolation (store/records.py)  a column outside the whitelist (B2)
+    │   └── StoreConflict (store/records.py)    another writer committed first (H5)
+    ├── NotSignedIn                   exit 77: the command acts as an account, and none is signed in
+    └── KeyMismatch                   exit 78: the pseudonym key is not this workspace's
 """
 
 from __future__ import annotations
@@ -94,3 +98,14 @@ class NotSignedIn(LoyauteError):
     log needs a signed-in account (rule E9); none is (exit 77, as sysexits' EX_NOPERM)."""
 
     exit_code = EXIT_SIGN_IN
+
+
+class KeyMismatch(LoyauteError):
+    """The pseudonymisation key is not the one this workspace was made with (rule H5): using it
+    would read every stored record as someone else's, or as nobody's."""
+
+    exit_code = EXIT_CONFIG
+
+
+class StoreError(LoyauteError):
+    """The activity store could not be written; it is unchanged."""

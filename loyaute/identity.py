@@ -65,6 +65,10 @@ class Pseudonymizer:
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("the pseudonymisation key is not picklable (rule H3)")
 
+    def fingerprint(self) -> str:
+        """An HMAC of a fixed label: tells two keys apart, reveals nothing of the key (H5)."""
+        return hmac.new(self._key, b"loyaute/key-fingerprint/v1", hashlib.sha256).hexdigest()[:32]
+
     def pseudonym(self, agent_id: str) -> str:
         """The agent's pseudonym: stable for this key, meaningless without it."""
         digest = hmac.new(self._key, agent_id.encode("utf-8"), hashlib.sha256).hexdigest()

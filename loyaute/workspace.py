@@ -18,13 +18,14 @@ from typing import Any, Generic, TypeVar, overload
 
 from loyaute.clock import Clock, SystemClock
 from loyaute.config import Settings, load_settings, read_toml
-from loyaute.errors import ConfigError, ConfigProblem, LoyauteError, WorkspaceError
+from loyaute.errors import ConfigError, ConfigProblem, KeyMismatch, LoyauteError, WorkspaceError
 from loyaute.i18n import tr
 from loyaute.identity import Pseudonymizer, create_key, load_key
 from loyaute.policy.register import Register, load_register
 from loyaute.store.audit import AuditLog
+from loyaute.store.lock import WorkspaceLock
 from loyaute.store.records import ActivityStore
-from loyaute.store.state import PRIVATE_DIR, Database, connect
+from loyaute.store.state import PRIVATE_DIR, Database
 from loyaute.templates import loyaute_toml, register_toml
 
 PRIVATE_UMASK = 0o077
@@ -66,6 +67,10 @@ class Paths:
     @property
     def audit(self) -> Path:
         return self.home / "audit" / "audit.db"
+
+    @property
+    def lock(self) -> Path:
+        return self.home / ".lock"
 
     def key(self, settings: Settings) -> Path:
         """The key file: absolute, or relative to the workspace."""
@@ -169,8 +174,16 @@ class Workspace:
 
     @lazy
     def pseudonymizer(self) -> Pseudonymizer:
-        """The keyed pseudonymiser (the key is read only when needed)."""
-        return self.key_loader(self.paths.key(self.settings))
+        """The keyed pseudonymiser (the key is read only when needed), refused when it is not
+        this workspace's key (H5)."""
+        pseudonymizer = self.key_loader(self.paths.key(self.settings))
+        check_key(self, pseudonymizer)
+        return pseudonymizer
+
+    @lazy
+    def lock(self) -> WorkspaceLock:
+        """The writer lock (H5): held by every command that changes the workspace."""
+        return WorkspaceLock(self.paths.lock, self.settings.lock_wait_seconds)
 
     def today(self) -> date:
         """Today in the organisation's zone: the one place a local "today" is computed."""
@@ -193,6 +206,41 @@ class Workspace:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+KEY_FINGERPRINT = "key_fingerprint"
+
+
+def check_key(ws: Workspace, pseudonymizer: Pseudonymizer) -> None:
+    """Rule H5: the key must be the one the workspace was made with (its fingerprint is kept in
+    the state database; a workspace older than the fingerprint records it on first use, unless
+    its stored records belong to no agent under that key)."""
+    found = pseudonymizer.fingerprint()
+    kept = ws.db.meta(KEY_FINGERPRINT)
+    if kept is None:
+        stored = {
+            r
+            for t in ("records", "pending", "study")
+            for r in ws.activity.read(t).column("agent").to_pylist()
+        }
+        if stored and not stored & {pseudonymizer.pseudonym(a) for a in ws.db.agents.all()}:
+            kept = ""  # none of the stored pseudonyms is an agent's under this key: refuse
+        else:
+            ws.db.set_meta(KEY_FINGERPRINT, found)
+            return
+    if kept != found:
+        raise KeyMismatch(
+            tr(
+                "la clé de pseudonymisation n'est pas celle de cet espace de travail : aucune "
+                "commande ne l'utilisera (les enregistrements seraient lus comme ceux de personne)",
+                "the pseudonymisation key is not this workspace's key: no command will use it "
+                "(every record would read as nobody's)",
+            ),
+            hint=tr(
+                "restaurer la clé d'origine (sauvegarde, coffre) à l'emplacement key_file",
+                "restore the original key (backup, vault) at key_file",
+            ),
+        )
 
 
 def init(home: Path) -> Paths:
@@ -220,7 +268,11 @@ def init(home: Path) -> Paths:
     create_key(paths.key(settings))
     os.chmod(paths.key(settings).parent, 0o700)
     paths.activity.mkdir(parents=True, exist_ok=True)
-    connect(paths.state).close()
+    db = Database(paths.state)
+    try:
+        db.set_meta(KEY_FINGERPRINT, load_key(paths.key(settings)).fingerprint())
+    finally:
+        db.close()
     AuditLog(paths.audit, SystemClock()).close()
     paths.marker.write_text("loyaute workspace v1\n", encoding="utf-8")
     return paths
@@ -257,7 +309,24 @@ def check(home: Path) -> list[ConfigProblem]:
     if key_file:
         key = paths.key(Settings(key_file=key_file))
         try:
-            load_key(key)
+            loaded = load_key(key)
+            db = Database(paths.state)
+            try:
+                kept = db.meta(KEY_FINGERPRINT)
+            finally:
+                db.close()
+            if kept is not None and kept != loaded.fingerprint():
+                problems.append(
+                    ConfigProblem(
+                        "loyaute.toml:key_file",
+                        tr(
+                            "la clé de pseudonymisation n'est pas celle de cet espace de travail "
+                            "(H5) : restaurer la clé d'origine",
+                            "the pseudonymisation key is not this workspace's key (H5): restore "
+                            "the original key",
+                        ),
+                    )
+                )
         except LoyauteError as exc:
             problems.append(ConfigProblem("loyaute.toml:key_file", exc.message))
         try:

@@ -18,7 +18,6 @@ TESTS = ROOT / "tests"
 PENDING: dict[str, str] = {
     "E7": "issue 11: the disclosure auditor",
     "H4": "issue 10: a keyed, checkpointed audit chain",
-    "H5": "issue 10: one writer at a time, the key checked",
 }
 
 

@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         from loyaute.identity import parse_directory, store_directory  # noqa: PLC0415 - lazy
         from loyaute.workspace import Workspace  # noqa: PLC0415
 
-        with Workspace.open(state.home) as ws:
+        with Workspace.open(state.home) as ws, ws.lock.hold("directory import"):
             who = acting(ws)
             agents = parse_directory(file, ws.settings.directory)
             store_directory(ws.db, agents)
@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
         from loyaute.schedule import import_schedule  # noqa: PLC0415
         from loyaute.workspace import Workspace  # noqa: PLC0415
 
-        with Workspace.open(state.home) as ws:
+        with Workspace.open(state.home) as ws, ws.lock.hold("schedule import"):
             who = acting(ws)
             report = import_schedule(ws.db, files, ws.settings.schedule)
             rescoped = rescope(ws, report.days, who=who)
@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         day = parse_date(on)
         if all_agents == bool(agent):
             raise UsageError(tr("préciser --all ou --agent ID…", "give --all or --agent ID…"))
-        with Workspace.open(state.home) as ws:
+        with Workspace.open(state.home) as ws, ws.lock.hold("notice record"):
             count = record_notices(ws, acting(ws), day, None if all_agents else list(agent or []))
         out.print(
             tr(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,7 +238,22 @@ def ingest(
     on_progress: Callable[[int, int], None] | None = None,
     fail_task: str = "",
 ) -> IngestReport:
-    """Read log files into the activity store; see the module docstring for the order of rules."""
+    """Read log files into the activity store; see the module docstring for the order of rules.
+    The workspace's writer lock is held throughout (H5)."""
+    with ws.lock.hold("ingest"):
+        return _ingest(ws, paths, forced_format, engine, force, who, on_progress, fail_task)
+
+
+def _ingest(
+    ws: Workspace,
+    paths: list[str | Path],
+    forced_format: str | None,
+    engine: Engine | None,
+    force: bool,
+    who: Identity,
+    on_progress: Callable[[int, int], None] | None,
+    fail_task: str,
+) -> IngestReport:
     gates = gates_mod.evaluate(ws.settings, ws.register)
     gates_mod.require(gates, ("A1", "A2", "A3"), tr("ingestion", "ingest"))
     report = IngestReport()
@@ -377,7 +393,10 @@ def reconcile(
     who: Identity,
 ) -> None:
     """Route new keys, pending half-days and the stored records of ``recheck_days`` through the
-    rules with the schedule and notices known now, and commit the result at once."""
+    rules with the schedule and notices known now, and commit the result at once — only if the
+    store is still the one read here (compare-and-swap, H5)."""
+    base = ws.activity.current()
+    _pause("before-reconcile")
     index = LoginIndex(ws.db.agents.login_keys())
     resolved: dict[str, dict[str, str | None]] = {}
     agent_ids: set[str] = set()
@@ -474,7 +493,8 @@ def reconcile(
         changes["pending"][day] = None
     for day in set(pend.column("day").to_pylist()):
         changes["pending"][day] = merge_flags(_on_day(pend, day))
-    ws.activity.commit(changes)
+    _pause("before-commit")
+    ws.activity.commit(changes, base=base)
 
     totals: Counter[str] = Counter()
     for e in entries.values():
@@ -513,8 +533,18 @@ def reconcile(
 def rescope(ws: Workspace, days: set[date], who: Identity = OPERATOR) -> IngestReport:
     """After a schedule import: re-route pending half-days and stored records of ``days``."""
     report = IngestReport()
-    reconcile(ws, report, {}, {}, days, who)
+    with ws.lock.hold("schedule import"):
+        reconcile(ws, report, {}, {}, days, who)
     return report
+
+
+def _pause(point: str) -> None:
+    """Tests of concurrent writers: ``LOYAUTE_PAUSE_AT=point:seconds`` sleeps at that point
+    (``before-reconcile``, ``before-commit``); unset in normal use."""
+    spec = os.environ.get("LOYAUTE_PAUSE_AT", "")
+    name, _, seconds = spec.partition(":")
+    if name == point and seconds:
+        time.sleep(float(seconds))
 
 
 __all__ = [

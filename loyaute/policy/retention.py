@@ -58,9 +58,28 @@ def purge(
     dry_run: bool = False,
     who: Identity = SYSTEM,
     per_agent_t0: bool = False,
+    wait: bool = True,
 ) -> PurgeReport:
-    """Apply every retention rule now."""
+    """Apply every retention rule now, holding the workspace's writer lock (H5). With
+    ``wait=False`` (the purge a report runs first), a purge that finds another writer at work
+    is skipped: reads apply retention themselves (``policy/scope.py``), and the writer at work
+    purges when it starts."""
+    if dry_run:
+        return _purge(ws, True, who, per_agent_t0)
+    if not wait:
+        if not ws.lock.acquire("purge", 0):
+            return PurgeReport()
+        try:
+            return _purge(ws, False, who, per_agent_t0)
+        finally:
+            ws.lock.release()
+    with ws.lock.hold("purge"):
+        return _purge(ws, False, who, per_agent_t0)
+
+
+def _purge(ws: Workspace, dry_run: bool, who: Identity, per_agent_t0: bool) -> PurgeReport:
     report = PurgeReport(dry_run=dry_run)
+    base = ws.activity.current()
     scope = scope_mod.load(ws)
     purpose = ws.register.purpose
     changes: Changes = {"records": {}, "pending": {}, "study": {}}
@@ -109,7 +128,7 @@ def purge(
         report.removed = +report.removed
         return report
 
-    ws.activity.commit(changes)
+    ws.activity.commit(changes, base=base)
     with ws.db.transaction():
         report.removed["quarantine_expired"] += ws.db.manifest.delete_quarantine_before(
             quarantine_cutoff

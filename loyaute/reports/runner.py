@@ -29,7 +29,7 @@ NO_PROOF = (
 def _prepare(ws: Workspace, who: Identity, action: Action) -> None:
     gates = gates_mod.evaluate(ws.settings, ws.register)
     gates_mod.require(gates, ("A1", "A2", "A3"), tr("rapport", "report"))
-    purge(ws)
+    purge(ws, wait=False)
     require_action(ws, who, action)
 
 

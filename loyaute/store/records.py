@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from loyaute.errors import LoyauteError
+from loyaute.errors import StoreError
 from loyaute.i18n import tr
 
 RECORD_SCHEMA = pa.schema(
@@ -58,12 +60,13 @@ TABLES = ("records", "pending", "study")
 FLAGS = ("vpn", "mail", "apps")
 
 
-class StoreError(LoyauteError):
-    """The activity store could not be written; it is unchanged."""
-
-
 class SchemaViolation(StoreError):
     """A table with a column outside the whitelist was offered to the store (rule B2)."""
+
+
+class StoreConflict(StoreError):
+    """Another commit switched the store since this one read it (compare-and-swap, H5): this
+    commit was not applied, so nothing of the other is lost."""
 
 
 def check_schema(table: pa.Table) -> pa.Table:
@@ -176,6 +179,12 @@ class ActivityStore:
 
     # --- reading ---------------------------------------------------------------------------------
 
+    def current(self) -> str:
+        """The name of the committed generation ('' for an empty store): the base a writer
+        reads before computing changes, and hands back to ``commit`` (compare-and-swap)."""
+        gen = self.generation()
+        return gen.name[4:] if gen is not None else ""
+
     def generation(self) -> Path | None:
         """The committed generation directory, or None for an empty store."""
         current = self.root / "CURRENT"
@@ -214,8 +223,13 @@ class ActivityStore:
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def commit(self, changes: Mapping[str, Mapping[date, pa.Table | None]]) -> None:
-        """Replace (or drop, with None) whole day partitions, all or nothing."""
+    def commit(
+        self, changes: Mapping[str, Mapping[date, pa.Table | None]], *, base: str | None = None
+    ) -> None:
+        """Replace (or drop, with None) whole day partitions, all or nothing. With ``base`` (the
+        generation the changes were computed from, ``current()``), the commit happens only if
+        that generation is still the committed one: otherwise ``StoreConflict`` and nothing
+        changes (H5: no writer loses another's commit)."""
         if not any(changes.values()):
             return
         # Rule B2: every table is checked before a byte reaches the disk.
@@ -227,6 +241,34 @@ class ActivityStore:
             for table, days in changes.items()
         }
         self.root.mkdir(parents=True, exist_ok=True)
+        with self._switching():
+            self._commit(checked, base)
+
+    @contextmanager
+    def _switching(self) -> Iterator[None]:
+        """The commit's own short lock: the check of ``base`` and the switch are atomic between
+        processes, whether or not they hold the workspace lock."""
+        fd = os.open(self.root / ".commit.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _commit(
+        self, checked: Mapping[str, Mapping[date, pa.Table | None]], base: str | None
+    ) -> None:
+        if base is not None and self.current() != base:
+            raise StoreConflict(
+                tr(
+                    "le magasin a été modifié par une autre écriture pendant cette opération : "
+                    "rien n'a été enregistré",
+                    "the store was changed by another writer during this operation: nothing was "
+                    "stored",
+                ),
+                hint=tr("relancer la commande", "run the command again"),
+            )
         self.sweep()
         previous = self.generation()
         number = int(previous.name[4:]) + 1 if previous is not None else 1
@@ -285,12 +327,19 @@ class ActivityStore:
         self.sweep()
 
     def sweep(self) -> None:
-        """Remove generations other than the committed one, and half-built staging folders."""
+        """Remove half-built staging folders and the generations before the committed one and
+        its predecessor (a reader that opened the predecessor just before a switch can finish)."""
         if not self.root.is_dir():
             return
         keep = self.generation()
+        kept_number = int(keep.name[4:]) if keep is not None else 0
         for child in self.root.iterdir():
-            if child.name.startswith(".staging-") or (
-                child.name.startswith("gen-") and child != keep
-            ):
+            if child.name.startswith(".staging-"):
                 shutil.rmtree(child, ignore_errors=True)
+            elif child.name.startswith("gen-") and child != keep:
+                try:
+                    number = int(child.name[4:])
+                except ValueError:
+                    continue
+                if keep is None or number < kept_number - 1 or number > kept_number:
+                    shutil.rmtree(child, ignore_errors=True)

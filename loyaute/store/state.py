@@ -313,6 +313,19 @@ class Database:
         self.manifest = ManifestRepo(self.conn)
         self.publication = PublicationRepo(self.conn)
 
+    def meta(self, key: str) -> str | None:
+        """A workspace-wide value (the key's fingerprint, the last import's columns…)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a workspace-wide value."""
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Every write inside commits together or not at all."""

@@ -24,7 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyaute import __version__
 from loyaute.clock import Clock
-from loyaute.errors import GateError, LoyauteError, UsageError
+from loyaute.errors import (
+    GateError,
+    KeyMismatch,
+    LoyauteError,
+    StoreError,
+    UsageError,
+    WorkspaceError,
+)
 from loyaute.policy.access import AccessDenied
 from loyaute.web.auth import (
     HOME_OF_ROLE,
@@ -172,7 +179,8 @@ def create_app(
         redoc_url=None,
     )
     cache = WorkspaceCache(home) if clock is None else WorkspaceCache(home, clock)
-    cache.open().close()  # fails early on a missing or invalid workspace
+    with cache.open() as ws:  # fails early on a missing or invalid workspace, or a wrong key
+        _ = ws.pseudonymizer
     app.state.cache = cache
     app.state.env = templates()
     app.state.limiter = LoginLimiter()
@@ -213,6 +221,16 @@ def create_app(
 
     @app.exception_handler(LoyauteError)
     async def loyaute_error(request: Request, exc: LoyauteError) -> Response:
+        if isinstance(exc, (WorkspaceError, KeyMismatch, StoreError)):
+            # The server's own state (a key, a store, a file): said in the server log by kind,
+            # never to the visitor, whose page must not show a path or a key (H3).
+            log.error("workspace unavailable: %s", type(exc).__name__)
+            return error_page(
+                request,
+                503,
+                "Le service est momentanément indisponible ; l'exploitant en est averti. / "
+                "The service is unavailable for the moment; the operator is told.",
+            )
         status = 400 if isinstance(exc, UsageError) else 409 if isinstance(exc, GateError) else 422
         return error_page(request, status, str(exc))
 
