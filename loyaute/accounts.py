@@ -1,8 +1,16 @@
 """Local accounts, passwords, sessions and personal tokens (rules E9, H3; OWASP ASVS level 2).
 
-Passwords are hashed with Argon2id; a login is locked for a while after repeated failures;
-sessions (web or command line) and personal tokens are random secrets of which only a hash is
-stored, sessions with an absolute and an idle expiry, tokens with an expiry and a revocation.
+Passwords are hashed with Argon2id (64 MiB a check): a server process runs a bounded number of
+checks at once, the others wait briefly or are told to come back (429), so a burst of sign-ins
+cannot exhaust its memory. Every sign-in costs exactly one check and gets the same answer,
+whether the login is unknown, the password wrong, the account disabled or the address in
+backoff, so neither the answer nor its time tells which logins exist. There is no lockout of the
+account itself — that would let anyone lock anyone out: failures are counted per login *and
+address*; after ``free_failures`` of them, each new attempt from that address waits, doubling up
+to ``backoff_max_seconds``, and a burst of failures from addresses the login never signed in from
+slows those addresses only — never the owner's usual ones. Sessions (web or command line) and
+personal tokens are random secrets of which only a hash is stored, sessions with an absolute and
+an idle expiry, tokens with an expiry and a revocation.
 Accounts are linked to directory agents (an agent reads their own data; a manager, the aggregates
 of the services they manage). Whoever signs in becomes an ``Identity``: the only way an action
 names its author.
@@ -13,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +29,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from loyaute.clock import Clock
-from loyaute.errors import InputError, UsageError
+from loyaute.config import AccountsSettings
+from loyaute.errors import InputError, LoyauteError, UsageError
 from loyaute.i18n import tr
 from loyaute.policy.roles import ACCOUNT_ROLES, Identity, Role
 from loyaute.store.accounts import DuplicateAccount
@@ -32,8 +42,6 @@ Account = Identity
 """A signed-in person."""
 
 MIN_PASSWORD = 12
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 SESSION_HOURS = 8
 IDLE_MINUTES = 30
 TOKEN_DAYS = 90
@@ -92,31 +100,112 @@ def create_account(
     return Identity(login, Role(role), agent_id)
 
 
-def authenticate(db: Database, clock: Clock, login: str, password: str) -> Identity | None:
-    """The account when the password is right and the login not locked; None otherwise."""
-    now = clock.now()
-    row = db.accounts.get(login)
-    if row is None:
-        with contextlib.suppress(VerificationError, InvalidHashError):
-            _hasher.verify(_DUMMY, password)
-        return None
-    if row.locked_until and datetime.fromisoformat(row.locked_until) > now:
-        return None
-    try:
-        _hasher.verify(row.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        failed = row.failed + 1
-        locked = (
-            (now + timedelta(minutes=LOCK_MINUTES)).isoformat(timespec="seconds")
-            if failed >= MAX_FAILURES
-            else ""
+class PasswordChecksBusy(LoyauteError):
+    """Every password check of this process is taken: come back in a moment (HTTP 429)."""
+
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _slot(size: int) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        if size not in _slots:
+            _slots[size] = threading.BoundedSemaphore(size)
+        return _slots[size]
+
+
+def authenticate(
+    db: Database,
+    clock: Clock,
+    login: str,
+    password: str,
+    address: str = "?",
+    settings: AccountsSettings | None = None,
+) -> Identity | None:
+    """The account when the password is right, the account enabled and the address not in
+    backoff; None otherwise — after exactly one Argon2 check in every case."""
+    settings = settings or AccountsSettings()
+    slot = _slot(settings.concurrent_password_checks)
+    if not slot.acquire(timeout=settings.password_check_wait_ms / 1000):
+        raise PasswordChecksBusy(
+            tr(
+                "trop de connexions en cours : réessayer dans un instant",
+                "too many sign-ins at once: retry in a moment",
+            )
         )
-        db.accounts.set_failures(login, 0 if locked else failed, locked)
+    try:
+        return _authenticate(db, clock, login, password, address, settings)
+    finally:
+        slot.release()
+
+
+def must_wait(
+    db: Database, clock: Clock, login: str, address: str, settings: AccountsSettings
+) -> datetime | None:
+    """Until when attempts of ``login`` from ``address`` are refused (None: they are not)."""
+    now = clock.now()
+    failed = db.signins.failures(login, address)
+    if failed is not None and failed.failures >= settings.free_failures:
+        delay = min(
+            settings.backoff_base_seconds * 2 ** (failed.failures - settings.free_failures),
+            settings.backoff_max_seconds,
+        )
+        until = datetime.fromisoformat(failed.last_failure_at) + timedelta(seconds=delay)
+        if now < until:
+            return until
+    if not db.signins.is_known(login, address):
+        hour_ago = (now - timedelta(hours=1)).isoformat(timespec="seconds")
+        if (
+            db.signins.recent_failures_elsewhere(login, hour_ago)
+            >= settings.unknown_address_failures
+        ):
+            return now + timedelta(minutes=1)
+    return None
+
+
+def _authenticate(
+    db: Database,
+    clock: Clock,
+    login: str,
+    password: str,
+    address: str,
+    settings: AccountsSettings,
+) -> Identity | None:
+    now = _now(clock)
+    row = db.accounts.get(login)
+    refused = (
+        row is None
+        or db.signins.is_disabled(login)
+        or must_wait(db, clock, login, address, settings) is not None
+    )
+    stored = row.password_hash if row is not None and not refused else _DUMMY
+    ok = False
+    with contextlib.suppress(VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = _hasher.verify(stored, password)
+    if refused or not ok or row is None:
+        db.signins.fail(login[:200], address[:100], now)
         return None
-    db.accounts.set_failures(login, 0, "")
+    db.signins.succeed(login, address[:100], now)
     if _hasher.check_needs_rehash(row.password_hash):
         db.accounts.set_password_hash(login, _hasher.hash(password))
     return Identity(row.login, Role(row.role), row.agent_id)
+
+
+def unlock(db: Database, login: str) -> int:
+    """``account unlock``: forget the login's failures (every address)."""
+    return db.signins.clear(login)
+
+
+def set_disabled(db: Database, clock: Clock, login: str, disabled: bool, by: str) -> None:
+    """``account disable`` / ``enable``: a disabled account signs in nowhere, its sessions end
+    and its tokens stop working."""
+    if db.accounts.get(login) is None:
+        raise InputError(tr(f"compte inconnu : {login}", f"unknown account: {login}"))
+    if disabled:
+        db.signins.disable(login, _now(clock), by)
+    else:
+        db.signins.enable(login)
 
 
 def digest(token: str) -> str:
@@ -146,7 +235,7 @@ def get_session(db: Database, clock: Clock, token: str | None, kind: str = "web"
         return None
     row = db.accounts.session(digest(token))
     now = clock.now()
-    if row is None or row.kind != kind:
+    if row is None or row.kind != kind or db.signins.is_disabled(row.login):
         return None
     expires = datetime.fromisoformat(row.expires_at)
     idle_limit = now + timedelta(minutes=IDLE_MINUTES)
@@ -188,6 +277,8 @@ def token_identity(db: Database, clock: Clock, token: str | None) -> Identity | 
         return None
     row = db.accounts.token(digest(token))
     if row is None or row.revoked_at or datetime.fromisoformat(row.expires_at) <= clock.now():
+        return None
+    if db.signins.is_disabled(row.login):
         return None
     return Identity(row.login, Role(row.role), row.agent_id)
 

@@ -277,6 +277,62 @@ class ReportsSettings(Model):
     )
 
 
+class AccountsSettings(Model):
+    """Local accounts: how sign-in resists guessing without locking anyone out (H3)."""
+
+    concurrent_password_checks: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Password checks (Argon2id, 64 MiB each) run at once per server process; "
+        "more wait, then get 429.",
+    )
+    password_check_wait_ms: int = Field(
+        2000, ge=0, le=30000, description="How long a sign-in waits for a free password check."
+    )
+    free_failures: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins of one login from one address before each new attempt "
+        "from there must wait (doubling from backoff_base_seconds).",
+    )
+    backoff_base_seconds: int = Field(
+        2, ge=1, le=3600, description="First wait after free_failures failures."
+    )
+    backoff_max_seconds: int = Field(
+        900, ge=1, le=86400, description="Longest wait between two attempts from one address."
+    )
+    unknown_address_failures: int = Field(
+        30,
+        ge=1,
+        le=100000,
+        description="Failures of one login within an hour, from addresses it never signed in "
+        "from, after which those addresses wait too (its usual addresses never do).",
+    )
+
+
+class AuditSettings(Model):
+    """The access log's key and its checkpoints outside the workspace (H4)."""
+
+    key_file: str = Field(
+        "secrets/audit.key",
+        description="Key of the access log's MAC chain (mode 0600), relative to the workspace or "
+        "absolute; kept like the pseudonymisation key, apart from the log.",
+    )
+    checkpoint_file: str = Field(
+        "",
+        description="Append-only file outside the workspace that receives a checkpoint (entry "
+        "count and head MAC) after every entry; `audit verify` compares the chain with it. Make it "
+        "append-only (chattr +a) or on another machine's mount.",
+    )
+    checkpoint_syslog: str = Field(
+        "",
+        description="Syslog destination of the same checkpoints (/dev/log, udp:HOST:PORT or "
+        "tcp:HOST:PORT), kept by the SIEM.",
+    )
+
+
 class Settings(Model):
     """``loyaute.toml``."""
 
@@ -300,6 +356,8 @@ class Settings(Model):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     reports: ReportsSettings = Field(default_factory=ReportsSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    accounts: AccountsSettings = Field(default_factory=AccountsSettings)
 
     @field_validator("timezone")
     @classmethod

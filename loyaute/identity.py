@@ -92,12 +92,17 @@ def create_key(path: Path) -> None:
 
 
 def load_key(path: Path) -> Pseudonymizer:
-    """Read the key; refuse a missing key or one readable by others."""
+    """Read the pseudonymisation key; refuse a missing key or one readable by others."""
+    return Pseudonymizer(read_secret(path, tr("clé de pseudonymisation", "pseudonym key")))
+
+
+def read_secret(path: Path, what: str) -> bytes:
+    """A key file's bytes (hex text, mode 0600); a missing, shared or unreadable one refused."""
     try:
         info = path.stat()
     except FileNotFoundError as exc:
         raise WorkspaceError(
-            tr(f"clé de pseudonymisation introuvable : {path}", f"pseudonym key missing: {path}"),
+            tr(f"{what} introuvable : {path}", f"{what} missing: {path}"),
             hint=tr("restaurer la clé (sauvegarde, coffre)", "restore the key (backup, vault)"),
         ) from exc
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -112,7 +117,9 @@ def load_key(path: Path) -> Pseudonymizer:
         key = bytes.fromhex(text)
     except ValueError as exc:
         raise WorkspaceError(tr(f"{path} : clé illisible", f"{path}: unreadable key")) from exc
-    return Pseudonymizer(key)
+    if len(key) < 32:
+        raise WorkspaceError(tr(f"{path} : clé trop courte", f"{path}: key too short"))
+    return key
 
 
 # --- the directory -----------------------------------------------------------------------------

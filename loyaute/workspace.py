@@ -20,9 +20,9 @@ from loyaute.clock import Clock, SystemClock
 from loyaute.config import Settings, load_settings, read_toml
 from loyaute.errors import ConfigError, ConfigProblem, KeyMismatch, LoyauteError, WorkspaceError
 from loyaute.i18n import tr
-from loyaute.identity import Pseudonymizer, create_key, load_key
+from loyaute.identity import Pseudonymizer, create_key, load_key, read_secret
 from loyaute.policy.register import Register, load_register
-from loyaute.store.audit import AuditLog
+from loyaute.store.audit import AuditLog, Checkpoints
 from loyaute.store.lock import WorkspaceLock
 from loyaute.store.records import ActivityStore
 from loyaute.store.state import PRIVATE_DIR, Database
@@ -74,7 +74,11 @@ class Paths:
 
     def key(self, settings: Settings) -> Path:
         """The key file: absolute, or relative to the workspace."""
-        path = Path(settings.key_file)
+        return self.resolve(settings.key_file)
+
+    def resolve(self, setting: str) -> Path:
+        """A path setting: absolute, or relative to the workspace."""
+        path = Path(setting)
         return path if path.is_absolute() else self.home / path
 
 
@@ -164,8 +168,8 @@ class Workspace:
 
     @lazy
     def audit(self) -> AuditLog:
-        """The audit log (its own database)."""
-        return AuditLog(self.paths.audit, self.clock)
+        """The audit log (its own database), keyed and checkpointed (H4)."""
+        return open_audit(self.paths, self.settings, self.register, self.clock)
 
     @lazy
     def activity(self) -> ActivityStore:
@@ -206,6 +210,28 @@ class Workspace:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def open_audit(paths: Paths, settings: Settings, register: Register, clock: Clock) -> AuditLog:
+    """The audit log with its key (created with the log when it has none yet) and checkpoints."""
+    key_path = paths.resolve(settings.audit.key_file)
+    if not key_path.exists() and not AuditLog.is_keyed(paths.audit):
+        create_key(key_path)  # a new log, or one written before logs had a key
+    key = (
+        read_secret(key_path, tr("clé du journal des accès", "access log key"))
+        if key_path.exists()
+        else None
+    )
+    checkpoint = settings.audit.checkpoint_file
+    return AuditLog(
+        paths.audit,
+        clock,
+        key=key,
+        checkpoints=Checkpoints(
+            paths.resolve(checkpoint) if checkpoint else None, settings.audit.checkpoint_syslog
+        ),
+        retention_months=register.purpose.audit_retention_months,
+    )
 
 
 KEY_FINGERPRINT = "key_fingerprint"
@@ -273,7 +299,8 @@ def init(home: Path) -> Paths:
         db.set_meta(KEY_FINGERPRINT, load_key(paths.key(settings)).fingerprint())
     finally:
         db.close()
-    AuditLog(paths.audit, SystemClock()).close()
+    create_key(paths.resolve(settings.audit.key_file))
+    open_audit(paths, settings, Register(), SystemClock()).close()
     paths.marker.write_text("loyaute workspace v1\n", encoding="utf-8")
     return paths
 

@@ -17,7 +17,6 @@ TESTS = ROOT / "tests"
 
 PENDING: dict[str, str] = {
     "E7": "issue 11: the disclosure auditor",
-    "H4": "issue 10: a keyed, checkpointed audit chain",
 }
 
 

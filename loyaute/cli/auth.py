@@ -171,7 +171,9 @@ def register(app: typer.Typer) -> None:
 
         password = _read_password(password_stdin)
         with Workspace.open(state.home) as ws:
-            who = authenticate(ws.db, ws.clock, login, password)
+            who = authenticate(
+                ws.db, ws.clock, login, password, f"cli:{os_user()}", ws.settings.accounts
+            )
             if who is None:
                 ws.audit.append(
                     login[:200],
@@ -288,7 +290,9 @@ def register(app: typer.Typer) -> None:
 
         password = _read_password(password_stdin)
         with Workspace.open(state.home) as ws:
-            who = authenticate(ws.db, ws.clock, login, password)
+            who = authenticate(
+                ws.db, ws.clock, login, password, f"cli:{os_user()}", ws.settings.accounts
+            )
             if who is None:
                 raise InputError(
                     tr(
@@ -313,6 +317,50 @@ def register(app: typer.Typer) -> None:
             )
         )
         typer.echo(token)
+
+    def _manage(login: str, what: str, verb_fr: str, verb_en: str) -> None:
+        from loyaute.accounts import set_disabled, unlock  # noqa: PLC0415 - lazy
+        from loyaute.policy.access import require_action  # noqa: PLC0415
+        from loyaute.policy.roles import Action  # noqa: PLC0415
+        from loyaute.workspace import Workspace  # noqa: PLC0415
+
+        with Workspace.open(state.home) as ws:
+            who = acting(ws)
+            require_action(ws, who, Action.ACCOUNTS_MANAGE)
+            if ws.db.accounts.get(login) is None:
+                raise InputError(tr(f"compte inconnu : {login}", f"unknown account: {login}"))
+            if what == "unlock":
+                unlock(ws.db, login)
+            else:
+                set_disabled(ws.db, ws.clock, login, what == "disable", who.login)
+            ws.audit.append(who.login, who.role.value, f"account_{what}", details={"login": login})
+        out.print(tr(f"Compte {login} {verb_fr}.", f"Account {login} {verb_en}."))
+
+    @account_app.command("unlock")
+    @handle_errors
+    def account_unlock_command(
+        login: Annotated[str, typer.Argument(help=tr("Identifiant du compte.", "Account login."))],
+    ) -> None:
+        """Efface les échecs de connexion d'un compte (fin de l'attente). / Forget an account's
+        failed sign-ins (end of the backoff)."""
+        _manage(login, "unlock", "débloqué", "unlocked")
+
+    @account_app.command("disable")
+    @handle_errors
+    def account_disable_command(
+        login: Annotated[str, typer.Argument(help=tr("Identifiant du compte.", "Account login."))],
+    ) -> None:
+        """Désactive un compte : plus de connexion, sessions et jetons refusés. / Disable an
+        account: no sign-in, sessions and tokens refused."""
+        _manage(login, "disable", "désactivé", "disabled")
+
+    @account_app.command("enable")
+    @handle_errors
+    def account_enable_command(
+        login: Annotated[str, typer.Argument(help=tr("Identifiant du compte.", "Account login."))],
+    ) -> None:
+        """Réactive un compte désactivé. / Enable a disabled account again."""
+        _manage(login, "enable", "réactivé", "enabled")
 
     @account_app.command("revoke")
     @handle_errors

@@ -457,21 +457,37 @@ def register(app: typer.Typer) -> None:
         from loyaute.workspace import Workspace  # noqa: PLC0415
 
         with Workspace.open(state.home) as ws:
-            checked, broken = verify_audit(ws, signed_in(ws))
-        if broken is not None:
+            found = verify_audit(ws, signed_in(ws))
+            outside = ws.audit.checkpoints.configured
+        if found.broken is not None:
             err.print(
                 tr(
-                    f"[red]Journal altéré : première entrée rompue n° {broken}[/]",
-                    f"[red]Log tampered with: first broken entry #{broken}[/]",
+                    f"[red]Journal altéré : première entrée rompue n° {found.broken} "
+                    f"({found.reason})[/]",
+                    f"[red]Log tampered with: first broken entry #{found.broken} "
+                    f"({found.reason})[/]",
                 )
             )
             raise typer.Exit(EXIT_REFUSED)
         out.print(
             tr(
-                f"Chaîne intacte : {checked} entrées vérifiées.",
-                f"Chain intact: {checked} entries verified.",
+                f"Chaîne intacte : {found.checked} entrées vérifiées, "
+                f"{found.checkpoints} point(s) de contrôle externe(s) concordant(s).",
+                f"Chain intact: {found.checked} entries verified, "
+                f"{found.checkpoints} outside checkpoint(s) in agreement.",
             )
         )
+        if not outside:
+            err.print(
+                tr(
+                    "[yellow]Aucun point de contrôle hors de l'espace de travail n'est configuré "
+                    "([audit] checkpoint_file ou checkpoint_syslog) : une réécriture par qui "
+                    "détient la clé ne serait pas détectée (H4).[/]",
+                    "[yellow]No checkpoint outside the workspace is configured ([audit] "
+                    "checkpoint_file or checkpoint_syslog): a rewrite by whoever holds the key "
+                    "would go unnoticed (H4).[/]",
+                )
+            )
 
     @audit_app.command("alerts")
     @handle_errors

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from loyaute.i18n import tr
 from loyaute.policy.access import require_action
 from loyaute.policy.roles import INDIVIDUAL_ACTIONS, Action, Identity
-from loyaute.store.audit import Entry
+from loyaute.store.audit import Entry, Verification
 from loyaute.store.cases import Hold
 from loyaute.store.operations import Alert, ManifestEntry
 
@@ -41,10 +41,10 @@ def read_audit(
     return entries
 
 
-def verify_audit(ws: Workspace, who: Identity) -> tuple[int, int | None]:
-    """(entries checked, first broken entry or None)."""
+def verify_audit(ws: Workspace, who: Identity) -> Verification:
+    """The chain checked against its MACs, its anchor, its retention and its checkpoints."""
     require_action(ws, who, Action.AUDIT_VERIFY)
-    return ws.audit.verify()
+    return ws.audit.verify_all()
 
 
 @dataclass(frozen=True)

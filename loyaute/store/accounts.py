@@ -170,3 +170,93 @@ class AccountRepo(Repo):
             (at, token_id, login),
         )
         return cur.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Failures:
+    """Failed sign-ins of one login from one address."""
+
+    failures: int
+    last_failure_at: str
+
+
+class SigninRepo(Repo):
+    """Failed sign-ins per login and address, the addresses a login signed in from, and
+    disabled accounts (the sign-in backoff of ``accounts.py``)."""
+
+    def failures(self, login: str, address: str) -> Failures | None:
+        """The failures of ``login`` from ``address``."""
+        row = self.conn.execute(
+            "SELECT failures, last_failure_at FROM signin_failures WHERE login = ? AND address = ?",
+            (login, address),
+        ).fetchone()
+        return None if row is None else Failures(int(row[0]), str(row[1]))
+
+    def recent_failures_elsewhere(self, login: str, since: str) -> int:
+        """Failures of ``login`` since ``since`` from addresses it never signed in from."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(f.failures), 0) FROM signin_failures f WHERE f.login = ? "
+            "AND f.last_failure_at >= ? AND NOT EXISTS (SELECT 1 FROM signin_known k "
+            "WHERE k.login = f.login AND k.address = f.address)",
+            (login, since),
+        ).fetchone()
+        return int(row[0])
+
+    def is_known(self, login: str, address: str) -> bool:
+        """True when ``login`` signed in from ``address`` before."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM signin_known WHERE login = ? AND address = ?", (login, address)
+            ).fetchone()
+            is not None
+        )
+
+    def fail(self, login: str, address: str, at: str) -> None:
+        """Count a failure."""
+        self.conn.execute(
+            "INSERT INTO signin_failures(login, address, failures, last_failure_at) "
+            "VALUES (?, ?, 1, ?) ON CONFLICT(login, address) DO UPDATE SET "
+            "failures = failures + 1, last_failure_at = excluded.last_failure_at",
+            (login, address, at),
+        )
+
+    def succeed(self, login: str, address: str, at: str) -> None:
+        """Forget this address's failures and remember it as the login's."""
+        self.conn.execute(
+            "DELETE FROM signin_failures WHERE login = ? AND address = ?", (login, address)
+        )
+        self.conn.execute(
+            "INSERT INTO signin_known(login, address, last_success_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(login, address) DO UPDATE SET last_success_at = excluded.last_success_at",
+            (login, address, at),
+        )
+
+    def clear(self, login: str) -> int:
+        """Forget every failure of a login (``account unlock``)."""
+        return int(
+            self.conn.execute("DELETE FROM signin_failures WHERE login = ?", (login,)).rowcount
+        )
+
+    def disable(self, login: str, at: str, by: str) -> None:
+        """Disable an account: no sign-in, sessions and tokens refused."""
+        self.conn.execute(
+            "INSERT INTO disabled_accounts(login, at, by) VALUES (?, ?, ?) "
+            "ON CONFLICT(login) DO UPDATE SET at = excluded.at, by = excluded.by",
+            (login, at, by),
+        )
+        self.conn.execute("DELETE FROM sessions WHERE login = ?", (login,))
+
+    def enable(self, login: str) -> bool:
+        """Enable a disabled account again."""
+        return bool(
+            self.conn.execute("DELETE FROM disabled_accounts WHERE login = ?", (login,)).rowcount
+        )
+
+    def is_disabled(self, login: str) -> bool:
+        """True when the account is disabled."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM disabled_accounts WHERE login = ?", (login,)
+            ).fetchone()
+            is not None
+        )

@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS manifest (
     events INTEGER NOT NULL,
     kept INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS manifest_on_disk (
+    stat_key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS declarations (
     agent_id TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -196,6 +200,24 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_at TEXT NOT NULL,
     revoked_at TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS signin_failures (
+    login TEXT NOT NULL,
+    address TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_failure_at TEXT NOT NULL,
+    PRIMARY KEY (login, address)
+);
+CREATE TABLE IF NOT EXISTS signin_known (
+    login TEXT NOT NULL,
+    address TEXT NOT NULL,
+    last_success_at TEXT NOT NULL,
+    PRIMARY KEY (login, address)
+);
+CREATE TABLE IF NOT EXISTS disabled_accounts (
+    login TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -293,7 +315,7 @@ class Database:
     """The state database and its repositories (opened on first use, one connection)."""
 
     def __init__(self, path: Path) -> None:
-        from loyaute.store.accounts import AccountRepo  # noqa: PLC0415 - repositories import this module
+        from loyaute.store.accounts import AccountRepo, SigninRepo  # noqa: PLC0415 - repositories import this module
         from loyaute.store.cases import CaseRepo  # noqa: PLC0415
         from loyaute.store.directory import AgentRepo, NoticeRepo  # noqa: PLC0415
         from loyaute.store.individual import IndividualRepo  # noqa: PLC0415
@@ -309,6 +331,7 @@ class Database:
         self.individual = IndividualRepo(self.conn)
         self.cases = CaseRepo(self.conn)
         self.accounts = AccountRepo(self.conn)
+        self.signins = SigninRepo(self.conn)
         self.alerts = AlertRepo(self.conn)
         self.manifest = ManifestRepo(self.conn)
         self.publication = PublicationRepo(self.conn)

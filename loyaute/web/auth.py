@@ -155,12 +155,17 @@ def is_secure(ctx: Ctx) -> bool:
 
 def sign_in(ctx: Ctx, login: str, password: str) -> Identity | None:
     """Check the credentials (None when refused); over the rate limit, ``TooManyAttempts``."""
-    from loyaute.accounts import authenticate  # noqa: PLC0415 - Argon2 only where signing in
+    from loyaute.accounts import PasswordChecksBusy, authenticate  # noqa: PLC0415 - Argon2 here
 
     client = ctx.request.client.host if ctx.request.client else "?"
     if not ctx.request.app.state.limiter.allow(client, login):
         raise TooManyAttempts
-    return authenticate(ctx.ws.db, ctx.ws.clock, login, password)
+    try:
+        return authenticate(
+            ctx.ws.db, ctx.ws.clock, login, password, client, ctx.ws.settings.accounts
+        )
+    except PasswordChecksBusy:
+        raise TooManyAttempts from None
 
 
 class TooManyAttempts(Exception):

@@ -19,7 +19,8 @@ from typer.testing import CliRunner, Result
 
 from loyaute.cli import app
 from loyaute.clock import FixedClock
-from loyaute.store.audit import GENESIS, AuditLog, entry_hash
+from loyaute.errors import WorkspaceError
+from loyaute.store.audit import GENESIS, AuditKeyMissing, AuditLog, Checkpoints, entry_hash
 from loyaute.workspace import Paths, Workspace
 from tests.builders import DPO, cli_env
 
@@ -485,3 +486,276 @@ def test_notice_record_is_audited(home: Path) -> None:
     assert entry["role"] == "dpo"
     assert entry["reason"]
     assert run(home, "audit", "verify").exit_code == 0
+
+
+# --- H4: a keyed chain, checkpointed outside the workspace (issue 10, finding 6) --------------
+
+KEY = bytes(range(32))
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """The append-only checkpoint file, outside the workspace."""
+    return tmp_path / "elsewhere" / "loyaute-audit.checkpoints"
+
+
+def keyed(log_path: Path, clock: FixedClock, outside: Path | None, months: int = 12) -> AuditLog:
+    return AuditLog(
+        log_path,
+        clock,
+        key=KEY,
+        checkpoints=Checkpoints(outside) if outside else None,
+        retention_months=months,
+    )
+
+
+def rechain(log_path: Path, key: bytes | None, from_seq: int = 1) -> None:
+    """Recompute every MAC from ``from_seq`` on — with the key (an attacker who holds it) or
+    with the plain hash of an unkeyed log (one who does not) — and rewrite HEAD to match."""
+    conn = sqlite3.connect(log_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        with conn:
+            rows = conn.execute("SELECT * FROM audit ORDER BY seq").fetchall()
+            anchor = conn.execute("SELECT seq, hash FROM anchor").fetchone()
+            prev = anchor["hash"] if anchor else GENESIS
+            for r in rows:
+                if r["seq"] >= from_seq:
+                    mac = entry_hash(
+                        prev,
+                        r["seq"],
+                        r["at"],
+                        r["actor"],
+                        r["role"],
+                        r["action"],
+                        r["agent_id"],
+                        r["reason"],
+                        r["details"],
+                        key,
+                    )
+                    conn.execute(
+                        "UPDATE audit SET prev = ?, hash = ? WHERE seq = ?", (prev, mac, r["seq"])
+                    )
+                    prev = mac
+                else:
+                    prev = r["hash"]
+            last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    if last is not None:
+        (log_path.parent / "HEAD").write_text(f"{last['seq']} {last['hash']}\n", encoding="ascii")
+
+
+def renumber_and_remove_case_view(log_path: Path) -> int:
+    """Delete the HR reviewer's case_view entry and renumber the rest, as a careful attacker
+    would (no gap in the numbers); its seq."""
+    conn = sqlite3.connect(log_path)
+    try:
+        with conn:
+            (seq,) = conn.execute("SELECT seq FROM audit WHERE action = 'case_view'").fetchone()
+            conn.execute("DELETE FROM audit WHERE seq = ?", (seq,))
+            conn.execute("UPDATE audit SET seq = seq - 1 WHERE seq > ?", (seq,))
+            conn.execute("DELETE FROM subjects")
+    finally:
+        conn.close()
+    return int(seq)
+
+
+def case_trail(log: AuditLog, clock: FixedClock) -> None:
+    fill(log, clock, 3)
+    log.append("rh.relecture", "hr_reviewer", "case_view", agent_id="A001", reason="dossier 1")
+    clock.instant += timedelta(hours=1)
+    fill(log, clock, 3)
+
+
+def test_h4_entries_are_macs_under_the_audit_key(
+    log_path: Path, clock: FixedClock, outside: Path
+) -> None:
+    """H4: each entry's MAC is an HMAC under the audit key: a plain hash of the same content is
+    not it, and the key's holder alone can recompute the chain."""
+    log = keyed(log_path, clock, outside)
+    case_trail(log, clock)
+    e = list(log.entries())[2]
+    payload = json.dumps(e.details, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    fields = (e.prev, e.seq, e.at, e.actor, e.role, e.action, e.agent_id, e.reason, payload)
+    assert e.hash == entry_hash(*fields, KEY)
+    assert e.hash != entry_hash(*fields)
+    log.close()
+
+
+def test_h4_removing_an_entry_and_rechaining_without_the_key_is_detected(
+    log_path: Path, clock: FixedClock, outside: Path
+) -> None:
+    """H4 (finding 6, first rewrite): delete the reviewer's case_view entry, renumber, recompute
+    the chain as an unkeyed one: ``verify`` names the entry (it said "intact" before H4)."""
+    log = keyed(log_path, clock, None)
+    case_trail(log, clock)
+    log.close()
+    seq = renumber_and_remove_case_view(log_path)
+    rechain(log_path, None)
+    log = keyed(log_path, clock, None)
+    found = log.verify_all()
+    assert found.broken == 1  # the first MAC no longer verifies under the key
+    assert "modifiée" in found.reason or "changed" in found.reason
+    assert seq == 4
+    log.close()
+
+
+def test_h4_rechaining_with_the_key_still_disagrees_with_the_checkpoints(
+    log_path: Path, clock: FixedClock, outside: Path
+) -> None:
+    """H4: an attacker who holds the audit key too recomputes a perfect chain; the checkpoints
+    written outside the workspace at every entry still disagree with it, from the entry removed
+    on."""
+    log = keyed(log_path, clock, outside)
+    case_trail(log, clock)
+    assert log.verify_all().broken is None
+    log.close()
+    seq = renumber_and_remove_case_view(log_path)
+    rechain(log_path, KEY, from_seq=seq)
+    log = keyed(log_path, clock, outside)
+    found = log.verify_all()
+    assert found.broken == seq
+    assert "points de contrôle" in found.reason or "checkpoints" in found.reason
+    log.close()
+
+
+def test_h4_cutting_the_most_recent_entries_and_moving_the_anchor_is_detected(
+    log_path: Path, clock: FixedClock, outside: Path
+) -> None:
+    """H4 (finding 6, second rewrite): delete the 180 most recent entries, rewrite HEAD to the
+    new last entry: the checkpoints attest entries the log no longer has."""
+    log = keyed(log_path, clock, outside)
+    fill(log, clock, 200, step=timedelta(minutes=1))
+    log.close()
+    tamper(log_path, ("DELETE FROM audit WHERE seq > 20", ()))
+    rechain(log_path, KEY)  # HEAD now says 20 entries
+    log = keyed(log_path, clock, outside)
+    found = log.verify_all()
+    assert found.broken == 21
+    assert "attestées par un point de contrôle" in found.reason or "attested" in found.reason
+    log.close()
+
+
+def test_h4_an_anchor_younger_than_the_retention_is_refused(
+    log_path: Path, clock: FixedClock
+) -> None:
+    """H4/F5: removing the oldest entries "as retention would" is refused when they are younger
+    than the audit retention (12 months): the anchor says when the last removed entry was."""
+    log = keyed(log_path, clock, None)
+    fill(log, clock, 10)
+    log.close()
+    conn = sqlite3.connect(log_path)
+    try:
+        with conn:
+            row = conn.execute("SELECT seq, hash, at FROM audit WHERE seq = 5").fetchone()
+            conn.execute("DELETE FROM audit WHERE seq <= 5")
+            conn.execute("DELETE FROM subjects WHERE seq <= 5")
+            conn.execute("INSERT INTO anchor(id, seq, hash, at) VALUES (1, ?, ?, ?)", row)
+    finally:
+        conn.close()
+    log = keyed(log_path, clock, None)
+    found = log.verify_all()
+    assert found.broken == 5
+    assert "avant la fin de leur durée de conservation" in found.reason
+    log.close()
+    # the same removal done by retention, once the entries are older than 12 months, verifies
+    clock.instant += timedelta(days=400)
+    log = keyed(log_path, clock, None)
+    assert log.verify_all().broken is None
+    log.close()
+
+
+def test_h4_a_legitimate_purge_still_verifies_against_the_checkpoints(
+    log_path: Path, clock: FixedClock, outside: Path
+) -> None:
+    log = keyed(log_path, clock, outside)
+    fill(log, clock, 6, step=timedelta(days=100))
+    clock.instant += timedelta(days=200)
+    assert log.purge_before(clock.now() - timedelta(days=365)) > 0
+    log.append("dpo", "dpo", "audit_show")
+    found = log.verify_all()
+    assert (found.broken, found.checkpoints) == (None, 7)
+    log.close()
+
+
+def test_h4_a_checkpoint_after_every_entry(
+    log_path: Path, clock: FixedClock, outside: Path
+) -> None:
+    """H4: each entry appends one checkpoint line (count and head MAC) outside the workspace;
+    the last one is what the DPO's page shows."""
+    log = keyed(log_path, clock, outside)
+    fill(log, clock, 4)
+    lines = [json.loads(x) for x in outside.read_text(encoding="ascii").splitlines()]
+    entries = list(log.entries())
+    assert [(p["count"], p["head"]) for p in lines] == [(e.seq, e.hash) for e in entries]
+    assert {p["workspace"] for p in lines} == {log.workspace}
+    last = log.last_checkpoint()
+    assert last is not None
+    assert (last.count, last.head) == (4, entries[-1].hash)
+    log.close()
+
+
+def test_h4_an_entry_that_cannot_be_checkpointed_is_not_written(
+    log_path: Path, clock: FixedClock, tmp_path: Path
+) -> None:
+    """H4: the checkpoint is part of the entry: if it cannot be written (the destination is a
+    folder here), the entry is refused and the log is unchanged — it fails closed."""
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    log = keyed(log_path, clock, blocked)
+    with pytest.raises(WorkspaceError, match="point de contrôle"):
+        log.append("dpo", "dpo", "audit_show")
+    assert list(log.entries()) == []
+    log.close()
+
+
+def test_h4_checkpoints_to_syslog(log_path: Path, clock: FixedClock) -> None:
+    """H4: checkpoints can go to a syslog destination (UDP here, a real socket)."""
+    import socket  # noqa: PLC0415
+
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5)
+    port = receiver.getsockname()[1]
+    log = AuditLog(log_path, clock, key=KEY, checkpoints=Checkpoints(None, f"udp:127.0.0.1:{port}"))
+    entry = log.append("dpo", "dpo", "audit_show")
+    data = receiver.recv(4096).decode("utf-8")
+    receiver.close()
+    assert "loyaute-audit" in data
+    assert f'"count":{entry.seq}' in data
+    assert entry.hash in data
+    log.close()
+
+
+def test_h4_a_keyed_log_without_its_key_is_refused(log_path: Path, clock: FixedClock) -> None:
+    log = keyed(log_path, clock, None)
+    fill(log, clock, 2)
+    log.close()
+    bare = AuditLog(log_path, clock)
+    with pytest.raises(AuditKeyMissing):
+        bare.append("dpo", "dpo", "audit_show")
+    with pytest.raises(AuditKeyMissing):
+        bare.verify()
+    bare.close()
+
+
+def test_h4_workspace_writes_checkpoints_where_configured(tmp_path: Path) -> None:
+    """H4: ``[audit] checkpoint_file`` in loyaute.toml sends the workspace's checkpoints there;
+    ``audit verify`` reports the checkpoints it compared; the DPO sees the last one."""
+    from tests.builders import make_workspace  # noqa: PLC0415
+
+    ws = make_workspace(tmp_path)
+    home = ws.paths.home
+    ws.close()
+    outside_file = tmp_path / "outside" / "checkpoints.log"
+    text = (home / "loyaute.toml").read_text(encoding="utf-8")
+    text = text.replace('checkpoint_file = ""', f'checkpoint_file = "{outside_file}"')
+    (home / "loyaute.toml").write_text(text, encoding="utf-8")
+    assert run(home, "audit", "show").exit_code == 0  # an audited read: one entry, one checkpoint
+    result = run(home, "audit", "verify")
+    assert result.exit_code == 0, result.stderr
+    assert outside_file.is_file()
+    assert "point(s) de contrôle externe(s)" in result.stdout
+    assert (home / "secrets" / "audit.key").is_file()
+    assert oct((home / "secrets" / "audit.key").stat().st_mode & 0o777) == "0o600"

@@ -30,6 +30,8 @@ def dpo_home(ctx: Ctx = guard(Action.ALERTS_READ)) -> Response:
         alerts=alerts(ws, me, 50),
         requests=access_request_clocks(ws, me),
         holds=holds(ws, me),
+        checkpoint=ws.audit.last_checkpoint(),
+        outside=ws.audit.checkpoints.configured,
         done=ctx.request.query_params.get("done", ""),
     )
 
@@ -38,10 +40,17 @@ def dpo_home(ctx: Ctx = guard(Action.ALERTS_READ)) -> Response:
 def dpo_audit(ctx: Ctx = guard(Action.AUDIT_READ)) -> Response:
     """The audit log and its verification (H1)."""
     me = who(ctx)
-    checked, broken = verify_audit(ctx.ws, me)
+    found = verify_audit(ctx.ws, me)
     entries = read_audit(ctx.ws, me, limit=300)
     return render(
-        ctx, "audit.html", entries=list(reversed(entries)), checked=checked, broken=broken
+        ctx,
+        "audit.html",
+        entries=list(reversed(entries)),
+        checked=found.checked,
+        broken=found.broken,
+        reason=found.reason,
+        checkpoint=ctx.ws.audit.last_checkpoint(),
+        outside=ctx.ws.audit.checkpoints.configured,
     )
 
 
