@@ -9,7 +9,6 @@ plain tab-separated text.
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import sys
@@ -112,12 +111,9 @@ def emit(
 ) -> None:
     """Rows as a table (stdout), CSV (stdout, parameters on stderr) or JSON."""
     if fmt == "csv":
-        writer = csv.DictWriter(
-            sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
-        )
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: plain(v) for k, v in row.items()})
+        from loyaute.csvout import write_rows  # noqa: PLC0415 - lazy
+
+        write_rows(sys.stdout, columns, rows)
         for key, value in parameters.items():  # stdout stays pure CSV; the reader still sees them
             err.print(f"{key} : {escape(str(value))}", soft_wrap=True)
         return

@@ -97,14 +97,20 @@ DOCUMENT_CSS = (
 def render_html(markdown: str, title: str, lang: str, stylesheet: str | None = None) -> str:
     """A standalone, accessible HTML page from Markdown. Files carry their style inline (they
     travel alone); the web app passes ``stylesheet`` so its CSP can forbid inline style."""
-    body = MarkdownIt("commonmark").enable("table").render(markdown)
-    style = (
-        f'<link rel="stylesheet" href="{html.escape(stylesheet)}">'
-        if stylesheet
-        else f"<style>{DOCUMENT_CSS}</style>"
-    )
+    # Raw HTML in the Markdown — from a configuration value, say the controller's name — is
+    # shown as text, never run (issue 10, finding 8); the page forbids scripts either way.
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    if stylesheet:
+        style = f'<link rel="stylesheet" href="{html.escape(stylesheet)}">'
+        policy = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'"
+    else:
+        style = f"<style>{DOCUMENT_CSS}</style>"
+        policy = (
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+        )
     return (
         f'<!doctype html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n{style}\n</head>\n<body>\n"
         f"{body}</body>\n</html>\n"

@@ -12,7 +12,6 @@ one door (``policy/access.py``): by the agent themself, or by the DPO answering 
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from loyaute.csvout import write_rows
 from loyaute.i18n import tr
 from loyaute.policy.access import individual
 from loyaute.policy.agent_data import RECORD_COLUMNS, AgentData
@@ -140,18 +140,13 @@ def write_export(ws: Workspace, who: Identity, agent_id: str, out: Path) -> Expo
     )
     content = build_export(ws, data)
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "records.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(RECORD_COLUMNS))
-        writer.writeheader()
-        writer.writerows(content["records"])
-    with (out / "study.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(RECORD_COLUMNS))
-        writer.writeheader()
-        writer.writerows(content["validity_study"]["records"])
-    with (out / "viewers.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(VIEWER_COLUMNS))
-        writer.writeheader()
-        writer.writerows(content["viewers"])
+    for name, columns, rows in (
+        ("records.csv", RECORD_COLUMNS, content["records"]),
+        ("study.csv", RECORD_COLUMNS, content["validity_study"]["records"]),
+        ("viewers.csv", VIEWER_COLUMNS, content["viewers"]),
+    ):
+        with (out / name).open("w", newline="", encoding="utf-8") as f:
+            write_rows(f, columns, rows)
     (out / "export.json").write_text(
         json.dumps(content, ensure_ascii=False, indent=2), encoding="utf-8"
     )
