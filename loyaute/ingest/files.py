@@ -13,7 +13,6 @@ import functools
 import gzip
 import io
 import itertools
-import mmap
 import os
 import zlib
 from collections.abc import Iterator, Sequence
@@ -483,56 +482,87 @@ def iter_blocks(
 def _plain_blocks(
     path: Path, chunk_bytes: int, max_line_bytes: int, start: int, end: int
 ) -> Iterator[bytes | LongLine]:
-    """Plain files: blocks cut from a memory map, each byte copied once.
+    """Plain files: blocks read with ``pread`` (never a memory map: a file cut short while it is
+    read, as logrotate's ``copytruncate`` does, would kill the process with SIGBUS; here it is a
+    ``ReadError`` for that file alone).
 
-    Long lines are found without looking at every line: from a line start ``p``, the last
-    newline within ``max_line_bytes + 1`` bytes ends every line that starts before it, so they
-    are all short enough; no newline in that window means the line at ``p`` is too long.
+    Each read covers at least ``max_line_bytes + 1`` bytes, so long lines are found without
+    looking at every line: from a line start ``p``, the last newline within ``max_line_bytes + 1``
+    bytes ends every line that starts before it, so they are all short enough; no newline in that
+    window means the line at ``p`` is too long.
     """
     if end <= start:
         return
     try:
-        f = path.open("rb")
+        fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         raise ReadError(path, f"illisible / unreadable ({exc.strerror or exc})") from exc
-    with f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        end = min(end, len(mm))
+    window_bytes = max(chunk_bytes, max_line_bytes + 1)
+    try:
         pos = start
         while pos < end:
-            limit = min(end, pos + chunk_bytes)
-            cut = end if limit >= end else mm.rfind(b"\n", pos, limit) + 1
-            if cut <= pos:  # no newline in a whole chunk: one (long) line
-                nl = mm.find(b"\n", pos, end)
-                cut = end if nl < 0 else nl + 1
-            block_start = p = pos
+            want = min(window_bytes, end - pos)
+            buf = _pread(fd, want, pos, path)
+            last = pos + want >= end
+            cut = want if last else buf.rfind(b"\n") + 1
+            if cut == 0:  # no newline in more than max_line_bytes: one long line
+                yield LongLine()
+                pos = _after_newline(fd, pos + want, end, path)
+                continue
+            block_start = p = 0
             while p < cut:
                 window = min(cut, p + max_line_bytes + 1)
-                q = mm.rfind(b"\n", p, window)
+                q = buf.rfind(b"\n", p, window)
                 if q >= 0:
                     p = q + 1
                     continue
                 if window == cut and cut - p <= max_line_bytes:
-                    break  # the file's last line, without newline, short enough
+                    break  # the range's last line, without newline, short enough
                 if p > block_start:
-                    yield mm[block_start:p]
+                    yield buf[block_start:p]
                 yield LongLine()
-                nl = mm.find(b"\n", p, end)
-                p = block_start = end if nl < 0 else nl + 1
-                cut = max(cut, p)
+                nl = buf.find(b"\n", p, cut)
+                p = block_start = cut if nl < 0 else nl + 1
             if cut > block_start:
-                yield mm[block_start:cut]
-            _release(mm, pos, cut)
-            pos = cut
+                yield buf[block_start:cut]
+            pos += cut
+    finally:
+        os.close(fd)
 
 
-def _release(mm: mmap.mmap, start: int, end: int) -> None:
-    """Drop pages already read from this process's resident set (they stay in the page cache),
-    so memory stays bounded however large the file."""
-    page = mmap.PAGESIZE
-    lo = start - start % page
-    hi = end - end % page
-    if hi > lo and hasattr(mm, "madvise"):
-        mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
+    """Exactly ``size`` bytes at ``offset``, or ``ReadError`` when the file is now shorter."""
+    try:
+        data = os.pread(fd, size, offset)
+        while len(data) < size:
+            more = os.pread(fd, size - len(data), offset + len(data))
+            if not more:
+                break
+            data += more
+    except OSError as exc:
+        raise ReadError(path, f"illisible / unreadable ({exc.strerror or exc})") from exc
+    if len(data) < size:
+        raise ReadError(path, SHRUNK_MESSAGE)
+    return data
+
+
+SHRUNK_MESSAGE = (
+    "le fichier a raccourci pendant sa lecture (rotation « copytruncate » ?) : le relire une fois "
+    "la rotation finie / the file shrank while it was read (copytruncate rotation?): read it "
+    "again once the rotation is over"
+)
+
+
+def _after_newline(fd: int, pos: int, end: int, path: Path) -> int:
+    """The offset just after the next newline at or after ``pos`` (``end`` when none)."""
+    while pos < end:
+        want = min(COMPRESSED_READ_BYTES * 16, end - pos)
+        piece = _pread(fd, want, pos, path)
+        nl = piece.find(b"\n")
+        if nl >= 0:
+            return pos + nl + 1
+        pos += want
+    return end
 
 
 class BackwardReader:

@@ -63,6 +63,8 @@ class TaskResult:
     file: FileResult
     keys: pa.Table
     examples: list[tuple[int, str, str]] = field(default_factory=list)
+    digests: list[tuple[int, str]] = field(default_factory=list)
+    """(start offset of the range, SHA-256 of the records it read), for the file's identity."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def map_task(task: Task, settings: MapSettings) -> TaskResult:
     result = FileResult(str(task.path), task.source.name)
     parts: list[pa.Table] = []
     examples: list[tuple[int, str, str]] = []
+    digest = hashlib.sha256()
     try:
         for chunk, parsed in parse_blocks(
             task.path,
@@ -103,6 +106,9 @@ def map_task(task: Task, settings: MapSettings) -> TaskResult:
             max_line_bytes=task.max_line_bytes,
             byte_range=task.byte_range,
         ):
+            digest.update(LONG_LINE_MARK if chunk is None else chunk.data)
+            if not parts:
+                _pause(f"reading {task.path.name}")
             result.add(parsed)
             parts.append(reduce_events(parsed.events, settings.windows, settings.count_background))
             if chunk is not None and len(examples) < QUARANTINE_PER_FILE:
@@ -111,7 +117,8 @@ def map_task(task: Task, settings: MapSettings) -> TaskResult:
                 )
     except ReadError as exc:
         result.error = exc.reason
-    return TaskResult(result, distinct(parts), examples)
+    start = task.byte_range[0] if task.byte_range is not None else 0
+    return TaskResult(result, distinct(parts), examples, [(start, digest.hexdigest())])
 
 
 def _examples(
@@ -144,7 +151,7 @@ def merge_results(a: TaskResult, b: TaskResult) -> TaskResult:
     file.merge(a.file)
     file.merge(b.file)
     examples = sorted(a.examples + b.examples)[:QUARANTINE_PER_FILE]
-    return TaskResult(file, distinct([a.keys, b.keys]), examples)
+    return TaskResult(file, distinct([a.keys, b.keys]), examples, sorted(a.digests + b.digests))
 
 
 class _MapCall:
@@ -216,16 +223,52 @@ class IngestReport:
         }
 
 
-def file_fingerprint(path: Location) -> str:
-    """Identity of a file's content: size and its first and last MiB (cheap, rotation-proof)."""
-    size = file_size(path)
-    h = hashlib.sha256(str(size).encode())
-    with path.open("rb") as f:
-        h.update(f.read(1 << 20))
-        if size > 2 << 20:
-            f.seek(size - (1 << 20))
-            h.update(f.read(1 << 20))
-    return h.hexdigest()
+LONG_LINE_MARK = b"\x00line too long\x00"
+"""What a line too long to be read adds to a file's content hash in place of its bytes."""
+
+
+def content_fingerprint(digests: list[tuple[int, str]]) -> str:
+    """A file's identity: the SHA-256 of what its ranges read, computed while reading them (no
+    second pass). A file cut into ranges differently (another number of workers) gets another
+    identity and is read once more, which changes nothing: flags are OR-merged."""
+    if len(digests) == 1:
+        return f"sha256:{digests[0][1]}"
+    joined = hashlib.sha256("".join(d for _, d in sorted(digests)).encode())
+    return f"sha256x{len(digests)}:{joined.hexdigest()}"
+
+
+UNREADABLE_REASONS = (
+    Reason.MALFORMED.value,
+    Reason.LINE_TOO_LONG.value,
+    Reason.BAD_TIME.value,
+    Reason.AMBIGUOUS_LAYOUT.value,
+)
+
+
+def unreadable(result: FileResult) -> bool:
+    """True when a file has lines and not one of them (blank and header lines aside) could be
+    read in its format: a wrong ``--format``, or not a log at all. Such a file is a failure,
+    not an ingest of nothing."""
+    content = (
+        result.lines - result.skipped[Reason.BLANK.value] - result.skipped[Reason.HEADER.value]
+    )
+    bad = sum(result.skipped[r] for r in UNREADABLE_REASONS)
+    return result.events == 0 and content > 0 and bad >= content
+
+
+def stat_key(path: Location) -> str | None:
+    """A file's identity where it is stored — device, inode, size and modification time to the
+    nanosecond on disk; address, size and modification time on object storage — to know an
+    unchanged file (or one renamed by a rotation) without reading it. Any write changes the
+    modification time, so a file changed anywhere is read again and known by its content. None
+    when the storage gives no modification time: the file is read and known by its content."""
+    if isinstance(path, Path):
+        st = path.stat()
+        return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+    info = path.info()
+    if info.mtime_ns is None:
+        return None
+    return f"{path}:{info.size}:{info.mtime_ns}"
 
 
 def ingest(
@@ -270,7 +313,7 @@ def _ingest(
     files, problems = expand_paths(paths)
     report.problems += problems
     todo: list[tuple[Location, Source]] = []
-    fingerprints: dict[str, str] = {}
+    stat_keys: dict[str, str | None] = {}
     sizes: dict[str, int] = {}
     for path in files:
         entry = FileReport(str(path))
@@ -291,13 +334,21 @@ def _ingest(
             )
             report.files.append(entry)
             continue
-        fp = file_fingerprint(path)
-        if not force and ws.db.manifest.known(fp):
+        try:
+            key = stat_key(path)
+            sizes[str(path)] = file_size(path)
+        except OSError as exc:
+            entry.status = "failed"
+            entry.message = tr(
+                f"illisible ({exc.strerror or exc})", f"unreadable ({exc.strerror or exc})"
+            )
+            report.files.append(entry)
+            continue
+        if not force and key is not None and ws.db.manifest.known_on_disk(key):
             entry.status, entry.message = "already", tr("déjà lu", "already ingested")
             report.files.append(entry)
             continue
-        fingerprints[str(path)] = fp
-        sizes[str(path)] = file_size(path)
+        stat_keys[str(path)] = key
         report.files.append(entry)
         todo.append((path, source))
 
@@ -319,6 +370,8 @@ def _ingest(
 
     entries = {f.path: f for f in report.files}
     keys_by_file: dict[str, pa.Table] = {}
+    fingerprints: dict[str, str] = {}
+    seen: dict[str, str] = {}
     examples: list[tuple[str, int, str, str]] = []
     for result in sorted(per_file, key=result_key):
         path_str = result.file.path
@@ -332,6 +385,29 @@ def _ingest(
                 f"{merged.error} — file not stored; run again once repaired",
             )
             continue
+        if unreadable(merged):
+            # Masked examples of its lines are kept (F6) though the file fails: they are what
+            # tells the operator what it holds.
+            examples += [(path_str, *e) for e in result.examples]
+            entry.status = "failed"
+            entry.message = tr(
+                f"aucune ligne lisible au format {entry.format} ({merged.lines} lignes "
+                "illisibles) : ce n'est sans doute pas ce format — vérifier --format ; fichier "
+                "non enregistré",
+                f"no line readable as {entry.format} ({merged.lines} unreadable lines): probably "
+                "not this format — check --format; file not stored",
+            )
+            continue
+        fp = fingerprints[path_str] = content_fingerprint(result.digests)
+        if not force and (fp in seen or ws.db.manifest.known(fp)):
+            # Known by its content (a rotated or copied file): what it holds is stored already.
+            entry.status = "already"
+            entry.message = tr(
+                "déjà lu (même contenu" + (f" que {seen[fp]})" if fp in seen else ")"),
+                "already ingested (same content" + (f" as {seen[fp]})" if fp in seen else ")"),
+            )
+            continue
+        seen[fp] = location(path_str).name
         keys_by_file[path_str] = result.keys
         examples += [(path_str, *e) for e in result.examples]
 
@@ -352,6 +428,7 @@ def _ingest(
             for p in keys_by_file
         ],
         [(now, location(p).name, line, reason, text) for p, line, reason, text in examples],
+        [(k, fingerprints[p]) for p, k in stat_keys.items() if k is not None and p in fingerprints],
     )
     return report
 
@@ -539,8 +616,10 @@ def rescope(ws: Workspace, days: set[date], who: Identity = OPERATOR) -> IngestR
 
 
 def _pause(point: str) -> None:
-    """Tests of concurrent writers: ``LOYAUTE_PAUSE_AT=point:seconds`` sleeps at that point
-    (``before-reconcile``, ``before-commit``); unset in normal use."""
+    """Tests of concurrent writers and of files changing under the reader:
+    ``LOYAUTE_PAUSE_AT=point:seconds`` sleeps at that point (``before-reconcile``,
+    ``before-commit``, ``reading <file name>`` after a file's first block); unset in normal
+    use."""
     spec = os.environ.get("LOYAUTE_PAUSE_AT", "")
     name, _, seconds = spec.partition(":")
     if name == point and seconds:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from loyaute.store.state import Repo, row_to, transaction
@@ -68,6 +69,16 @@ class AlertRepo(Repo):
 class ManifestRepo(Repo):
     """Files already read, and masked examples of malformed lines."""
 
+    def known_on_disk(self, stat_key: str) -> bool:
+        """True when this very file (device, inode, size, modification time) was ingested and
+        has not changed since."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM manifest_on_disk WHERE stat_key = ?", (stat_key,)
+            ).fetchone()
+            is not None
+        )
+
     def known(self, fingerprint: str) -> bool:
         """True when a file with this content was ingested."""
         return (
@@ -81,9 +92,10 @@ class ManifestRepo(Repo):
         self,
         entries: list[ManifestEntry],
         quarantine: list[tuple[str, str, int, str, str]],
+        on_disk: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """Record files read and their quarantined examples (at, source, line, reason, masked),
-        all or nothing."""
+        """Record files read, their quarantined examples (at, source, line, reason, masked) and
+        the (stat key, content fingerprint) of each local file read, all or nothing."""
         with transaction(self.conn):
             self.conn.executemany(
                 "INSERT OR REPLACE INTO manifest(fingerprint, path, size, format, ingested_at, "
@@ -105,6 +117,10 @@ class ManifestRepo(Repo):
             self.conn.executemany(
                 "INSERT INTO quarantine(at, source, line, reason, masked) VALUES (?, ?, ?, ?, ?)",
                 quarantine,
+            )
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO manifest_on_disk(stat_key, fingerprint) VALUES (?, ?)",
+                on_disk,
             )
 
     def recent(self, limit: int = 200) -> list[ManifestEntry]:
