@@ -93,7 +93,12 @@ def plan(
 
 
 class LocalEngine:
-    """Worker processes on this machine (forkserver: no fork of a threaded parent)."""
+    """Worker processes on this machine (forkserver: no fork of a threaded parent).
+
+    With ``workers`` = N the parent is one of the N: it runs tasks itself while N - 1 processes
+    run the others. It starts on the smallest task at once, where waiting would cost the time a
+    fresh process takes to start and import its modules (≈ 0.3–0.7 s); and one process fewer
+    means its libraries are held once fewer."""
 
     capabilities = frozenset({"processes", "local_paths"})
 
@@ -101,19 +106,39 @@ class LocalEngine:
         self.workers = workers or default_workers()
 
     def map(self, fn: Callable[[Task], R], tasks: Sequence[Task]) -> Iterator[R]:
-        """Run ``fn`` on every task; in-process when one worker or one task is enough."""
+        """Run ``fn`` on every task; in-process when one worker or one task is enough.
+
+        Results come in no promised order."""
         if self.workers <= 1 or len(tasks) <= 1:
             for task in tasks:
                 yield fn(task)
             return
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["loyaute.ingest.reading", "pyarrow", "numpy"])
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx) as pool:
-            pending: set[Future[R]] = {pool.submit(fn, t) for t in tasks}
+        # The forkserver imports once what every worker needs, and each worker is a fork of it:
+        # the main script (which each worker would otherwise import again to rebuild
+        # ``__main__``) and the module of ``fn`` (which unpickling ``fn`` would import).
+        ctx.set_forkserver_preload(["__main__", _module_of(fn), "pyarrow", "numpy"])
+        processes = min(self.workers - 1, len(tasks) - 1)
+        with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
+            futures = [pool.submit(fn, t) for t in tasks]
+            # Tasks come largest first: processes take them from the front, this process from
+            # the back, as long as some are left that no process has started.
+            left = list(zip(futures, tasks, strict=True))
+            pending: set[Future[R]] = set(futures)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
+                finished = {f for f in pending if f.done()}
+                for future in finished:
+                    pending.discard(future)
                     yield future.result()
+                mine = _steal(left)
+                if mine is not None:
+                    future, task = mine
+                    pending.discard(future)
+                    yield fn(task)
+                elif pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield future.result()
 
     def map_reduce(
         self,
@@ -131,3 +156,17 @@ class LocalEngine:
             if on_progress is not None:
                 on_progress(done, len(tasks))
         return iter(merged.values())
+
+
+def _module_of(fn: Callable[..., object]) -> str:
+    """The module defining ``fn`` (or the class of a callable object)."""
+    return getattr(fn, "__module__", None) or type(fn).__module__
+
+
+def _steal(left: list[tuple[Future[R], Task]]) -> tuple[Future[R], Task] | None:
+    """The last task of ``left`` that no process has started (cancelled in the pool), if any."""
+    while left:
+        future, task = left.pop()
+        if future.cancel():
+            return future, task
+    return None
