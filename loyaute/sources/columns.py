@@ -115,10 +115,10 @@ class Vocabulary:
         found = pc.index_in(column, value_set=self._set)
         slots: np.ndarray = pc.fill_null(found, -1).to_numpy(zero_copy_only=False) + 1
         if found.null_count > column.null_count:
-            unseen = pc.and_(pc.is_null(found), pc.is_valid(column))
-            new = pc.unique(column.filter(unseen))
-            extra = pc.fill_null(pc.index_in(column, value_set=new), -1).to_numpy()
-            slots = np.where(slots > 0, slots, np.where(extra >= 0, extra + 1 + self.size, 0))
+            rows = np.flatnonzero(numpy_bool(pc.and_(pc.is_null(found), pc.is_valid(column))))
+            unseen = column.take(pa.array(rows))
+            new = pc.unique(unseen)
+            slots[rows] = pc.index_in(unseen, value_set=new).to_numpy() + 1 + self.size
             self._grow(new)
         return slots.astype(np.int32, copy=False)
 
