@@ -33,6 +33,13 @@ R = TypeVar("R")
 SPLIT_MIN_BYTES = 64 << 20
 """A plain file is cut into ranges for several workers only above this size."""
 
+PARALLEL_MIN_BYTES = 64 << 20
+"""Less log than this (≈ 0.2–0.3 s of parsing) is read in-process whatever ``workers`` says:
+starting a worker process costs more (0.5–1 s for the forkserver to import its modules)."""
+
+COMPRESSED_RATIO = 8
+"""How much larger a compressed log is once decompressed, to estimate its parsing work."""
+
 
 @dataclass(frozen=True)
 class Task:
@@ -102,18 +109,21 @@ class LocalEngine:
     run the others. It starts on the smallest task at once, where waiting would cost the time a
     fresh process takes to start and import its modules (≈ 0.5–1 s); and one process fewer means
     its libraries are held once fewer. A thread of the parent feeds the processes (starting one
-    blocks until the forkserver has imported its modules)."""
+    blocks until the forkserver has imported its modules). Below ``parallel_min_bytes`` of log,
+    starting processes would cost more than it saves: everything runs in-process."""
 
     capabilities = frozenset({"processes", "local_paths"})
 
-    def __init__(self, workers: int = 0) -> None:
+    def __init__(self, workers: int = 0, parallel_min_bytes: int = PARALLEL_MIN_BYTES) -> None:
         self.workers = workers or default_workers()
+        self.parallel_min_bytes = parallel_min_bytes
 
     def map(self, fn: Callable[[Task], R], tasks: Sequence[Task]) -> Iterator[R]:
-        """Run ``fn`` on every task; in-process when one worker or one task is enough.
+        """Run ``fn`` on every task; in-process when one worker, one task or a little log
+        (``parallel_min_bytes``) is enough.
 
         Results come in no promised order."""
-        if self.workers <= 1 or len(tasks) <= 1:
+        if self.workers <= 1 or len(tasks) <= 1 or _work(tasks) < self.parallel_min_bytes:
             for task in tasks:
                 yield fn(task)
             return
@@ -166,6 +176,19 @@ class LocalEngine:
             if on_progress is not None:
                 on_progress(done, len(tasks))
         return iter(merged.values())
+
+
+def _work(tasks: Sequence[Task]) -> int:
+    """Bytes of log the tasks will parse (estimated for compressed files, by their name)."""
+    total = 0
+    for task in tasks:
+        if task.byte_range is not None:
+            total += task.byte_range[1] - task.byte_range[0]
+        else:
+            size = file_size(task.path)
+            compressed = task.path.name.lower().endswith((".gz", ".bz2", ".zst", ".zstd"))
+            total += size * COMPRESSED_RATIO if compressed else size
+    return total
 
 
 def _module_of(fn: Callable[..., object]) -> str:

@@ -4,6 +4,7 @@ the interactive/background table, line accounting, chunking, and rule B2 of LEGA
 from __future__ import annotations
 
 import mmap
+import os
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyaute.config import Settings
+from loyaute.ingest.engine import LocalEngine, Task, plan
 from loyaute.ingest.files import head
+from loyaute.ingest.reading import FileResult, summarize, summarize_task
 from loyaute.sources import build_sources, detect
 from loyaute.sources.base import EVENT_SCHEMA, SKIP_SCHEMA, Chunk, Parsed, Reason, split_lines
 from loyaute.sources.columns import day_us, time_us
@@ -1124,6 +1127,49 @@ def test_parser_at_prefix_state_resumes_mid_file(number: int) -> None:
     whole = parse_bytes(SOURCE, data)
     assert events(tail) == [e for e in events(whole) if e["line"] >= number]
     assert skips(tail) == [s for s in skips(whole) if s["line"] >= number]
+
+
+def _summary_and_pid(task: Task) -> tuple[FileResult, int]:
+    """The engine's task, and which process ran it."""
+    return summarize_task(task), os.getpid()
+
+
+def _day_files(tmp_path: Path, count: int, copies: int) -> list[Path]:
+    out = []
+    for i in range(count):
+        path = tmp_path / f"u_ex2603{10 + i}.log"
+        body = FRONTEND.read_bytes().split(b"\n", 4)
+        path.write_bytes(b"\n".join(body[:4]) + b"\n" + body[4] * copies)
+        out.append(path)
+    return out
+
+
+def test_day_files_read_by_the_parent_and_a_worker_process_give_one_pass(tmp_path: Path) -> None:
+    """Issue 15: the local engine runs tasks in the parent and in worker processes (forked from a
+    forkserver that imported the task's module); the counts are those of one pass per file."""
+    paths = _day_files(tmp_path, 4, 3000)
+    tasks = plan([(p, SOURCE) for p in paths], workers=2)
+    results = list(LocalEngine(2, parallel_min_bytes=0).map(_summary_and_pid, tasks))
+    expected = {str(p): summarize(p, SOURCE) for p in paths}
+    assert sorted(r.path for r, _ in results) == sorted(expected)
+    for result, _ in results:
+        whole = expected[result.path]
+        assert (result.lines, result.events, result.skipped) == (
+            whole.lines,
+            whole.events,
+            whole.skipped,
+        )
+    assert {pid for _, pid in results} - {os.getpid()}, "no task ran in a worker process"
+    assert os.getpid() in {pid for _, pid in results}, "the parent ran no task"
+
+
+def test_a_little_log_is_read_in_process_whatever_the_workers(tmp_path: Path) -> None:
+    """Below parallel_min_bytes, starting a process would cost more than the parsing: every task
+    runs in the parent."""
+    paths = _day_files(tmp_path, 3, 10)
+    tasks = plan([(p, SOURCE) for p in paths], workers=2)
+    results = list(LocalEngine(2).map(_summary_and_pid, tasks))
+    assert [pid for _, pid in results] == [os.getpid()] * 3
 
 
 # --- Sniff -------------------------------------------------------------------------------------
