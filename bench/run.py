@@ -58,6 +58,10 @@ import generate  # noqa: E402  (bench/ is not a package)
 
 FORMATS = ("fortigate", "exchange-iis")
 RUNNERS = ("naive", "loyaute-1", "loyaute-2")
+BASE_RUNNERS = ("base-1", "base-2")
+"""The same as ``loyaute-N`` with another revision's ``loyaute`` package (``--base DIR``)."""
+BASE: list[Path] = []
+"""The folder holding that package, once ``--base`` is given."""
 TARGET_LINES_PER_S = {"fortigate": 1.5e6, "exchange-iis": 1.0e6}
 """Parse + classify on 2 cores (``loyaute-2``)."""
 TARGET_E2E_LINES_PER_S = 1.0e6
@@ -87,6 +91,7 @@ SAMPLE_S = 0.02
 PSS_EVERY = 12
 """PSS is read every 12th sample (about 4 times a second): reading it is not free."""
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,6 +179,8 @@ class Run:
     error: str | None = None
     mix: str = ""
     """The mix's name in MIXES (the format when empty)."""
+    cpu_seconds: float = 0.0
+    """User + system CPU of the measured process tree (imports included, for both modes)."""
     kept: int = 0
     """End to end: half-days the ingest kept in the store."""
 
@@ -245,8 +252,20 @@ def _pss(pid: int) -> int | None:
     return None
 
 
-def _tree_memory(pid: int, with_pss: bool) -> tuple[int, int, int]:
-    """RSS sum, PSS sum (0 unless asked: it costs ~1.5 ms a process) and process count."""
+def _cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far, from ``/proc/PID/stat``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _tree_memory(
+    pid: int, with_pss: bool, cpu: dict[int, float] | None = None
+) -> tuple[int, int, int]:
+    """RSS sum, PSS sum (0 unless asked: it costs ~1.5 ms a process) and process count; the CPU
+    time of each process so far goes into ``cpu`` when given."""
     rss = pss = count = 0
     for p in _tree_pids(pid):
         value = _rss(p)
@@ -256,6 +275,8 @@ def _tree_memory(pid: int, with_pss: bool) -> tuple[int, int, int]:
         count += 1
         if with_pss:
             pss += _pss(p) or 0
+        if cpu is not None and (used := _cpu(p)) is not None:
+            cpu[p] = max(cpu.get(p, 0.0), used)
     return rss, pss, count
 
 
@@ -270,17 +291,22 @@ class Watched:
     returncode: int
     out: str
     err: str
+    cpu_seconds: float
+    """User + system CPU of the whole tree (the process itself exactly, its descendants as last
+    sampled)."""
 
 
 def watch(cmd: list[str], env: dict[str, str] | None = None) -> Watched:
     """Run ``cmd`` and sample the RSS of its whole process tree until it exits."""
     peak = peak_pss = procs = samples = 0
+    cpu: dict[int, float] = {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     # Files, not pipes: a chatty child must never block on a full pipe while we sample.
     with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
         started = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, env=env)
         while p.poll() is None:
-            rss, pss, count = _tree_memory(p.pid, samples % PSS_EVERY == PSS_EVERY - 1)
+            rss, pss, count = _tree_memory(p.pid, samples % PSS_EVERY == PSS_EVERY - 1, cpu)
             samples += 1
             peak = max(peak, rss)
             peak_pss = max(peak_pss, pss)
@@ -291,13 +317,21 @@ def watch(cmd: list[str], env: dict[str, str] | None = None) -> Watched:
         out_f.seek(0)
         err_f.seek(0)
         out, err = out_f.read(), err_f.read()
-    return Watched(seconds, peak / (1 << 20), peak_pss / (1 << 20), procs, p.returncode, out, err)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    cpu_seconds = own + sum(used for pid, used in cpu.items() if pid != p.pid)
+    mb = 1 << 20
+    return Watched(seconds, peak / mb, peak_pss / mb, procs, p.returncode, out, err, cpu_seconds)
 
 
-def child_env() -> dict[str, str]:
-    """The environment of a measured subprocess: ``bench/`` importable."""
+def child_env(runner: str = "") -> dict[str, str]:
+    """The environment of a measured subprocess: ``bench/`` importable (and, for a base runner,
+    the base revision's ``loyaute`` package before the installed one)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH")]))
+    first = [str(p) for p in BASE] if runner.startswith("base") else []
+    env["PYTHONPATH"] = os.pathsep.join(
+        [*first, str(BENCH), *filter(None, [env.get("PYTHONPATH")])]
+    )
     return env
 
 
@@ -309,10 +343,12 @@ def measure(
     ``script`` is the benchmark whose ``--child`` mode runs the runner (this file by default;
     ``ingest.py`` reuses the measuring for its end-to-end runners)."""
     run = Run(fmt, runner, len(paths), sum(p.stat().st_size for p in paths), mix=mix)
-    cmd = [sys.executable, str((script or Path(__file__)).resolve()), "--child", runner, fmt]
+    as_runner = runner.replace("base-", "loyaute-")
+    cmd = [sys.executable, str((script or Path(__file__)).resolve()), "--child", as_runner, fmt]
     cmd += [str(p) for p in paths]
-    w = watch(cmd, child_env())
+    w = watch(cmd, child_env(runner))
     run.peak_tree_mb, run.peak_pss_mb, run.processes = w.peak_tree_mb, w.peak_pss_mb, w.processes
+    run.cpu_seconds = w.cpu_seconds
     if w.returncode != 0 or not w.out.strip():
         run.error = f"exit {w.returncode}: {w.err.strip()[-2000:]}"
         return run
@@ -338,9 +374,19 @@ E2E_PEOPLE = 1800
 E2E_ACTOR = "bench"
 
 
-def loyaute_cmd() -> list[str]:
-    """The installed ``loyaute`` command (its console script beside this Python)."""
+def loyaute_cmd(runner: str = "loyaute") -> list[str]:
+    """The installed ``loyaute`` command (its console script beside this Python); for a base
+    runner, the same script run with the base revision's package first on ``sys.path``."""
     script = Path(sys.executable).with_name("loyaute")
+    if runner.startswith("base") and BASE:
+        wrapper = BENCH / "out" / "loyaute-base"
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        wrapper.write_text(
+            f"import sys\nsys.path.insert(0, {str(BASE[0])!r})\nfrom loyaute.cli import main\n"
+            'if __name__ == "__main__":\n    sys.exit(main())\n',
+            encoding="utf-8",
+        )
+        return [sys.executable, str(wrapper)]
     return [str(script)] if script.is_file() else [sys.executable, "-m", "loyaute"]
 
 
@@ -420,11 +466,15 @@ def measure_e2e(runner: str, name: str, mix: Mix, paths: list[Path]) -> Run:
         shutil.rmtree(home, ignore_errors=True)
         shutil.copytree(template, home)
         workers = runner.rsplit("-", 1)[1]
-        cmd = [*loyaute_cmd(), "--home", str(home), "ingest", "--workers", workers]
+        cmd = [*loyaute_cmd(runner), "--home", str(home), "ingest", "--workers", workers]
         cmd += ["--report", "json", *files]
-    w = watch(cmd, e2e_env())
+    env = e2e_env()
+    if runner.startswith("base"):
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in BASE)
+    w = watch(cmd, env)
     run.seconds = w.seconds
     run.peak_tree_mb, run.peak_pss_mb, run.processes = w.peak_tree_mb, w.peak_pss_mb, w.processes
+    run.cpu_seconds = w.cpu_seconds
     if w.returncode != 0 or not w.out.strip():
         run.error = f"exit {w.returncode}: {w.err.strip()[-2000:]}"
         return run
@@ -517,7 +567,7 @@ def table(runs: list[Run], end_to_end: bool = False) -> str:
     last = f"{'kept':>7}" if end_to_end else f"{'procs':>5}"
     head = (
         f"{'mix':<13} {'runner':<10} {'lines':>11} {'events':>10} {'interact.':>9} "
-        f"{'seconds':>8} {'M lines/s':>9} {'MB/s':>6} {'× naive':>7} {'peak RSS MB':>11} "
+        f"{'seconds':>8} {'CPU s':>6} {'M lines/s':>9} {'MB/s':>6} {'× naive':>7} {'peak RSS MB':>11} "
         f"{'PSS MB':>6} {'largest MB':>10} {last}"
     )
     out = [head, "-" * len(head)]
@@ -532,7 +582,8 @@ def table(runs: list[Run], end_to_end: bool = False) -> str:
         tail = f"{r.kept:>7,}" if end_to_end else f"{r.processes:>5}"
         out.append(
             f"{r.label:<13} {r.runner:<10} {r.lines:>11,} {r.events:>10,} {interactive:>9} "
-            f"{r.seconds:>8.2f} {r.rate / 1e6:>9.3f} {r.bytes / r.seconds / 1e6:>6.0f} {ratio} "
+            f"{r.seconds:>8.2f} {r.cpu_seconds:>6.2f} {r.rate / 1e6:>9.3f} "
+            f"{r.bytes / r.seconds / 1e6:>6.0f} {ratio} "
             f"{r.peak_tree_mb:>11.0f} {r.peak_pss_mb:>6.0f} {largest:>10} {tail}"
         )
     return "\n".join(out)
@@ -561,9 +612,9 @@ def verdicts(runs: list[Run], end_to_end: bool = False) -> list[str]:
     out: list[str] = []
     what = "end to end" if end_to_end else "parsing"
     for r in runs:
-        if r.error or not r.runner.startswith("loyaute"):
+        if r.error or r.runner == "naive":
             continue
-        if r.runner == "loyaute-2":
+        if r.runner.endswith("-2"):
             target = TARGET_E2E_LINES_PER_S if end_to_end else TARGET_LINES_PER_S[r.format]
             mark = "PASS" if r.rate >= target else "MISS"
             out.append(
@@ -639,19 +690,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--end-to-end", action="store_true", help="time whole processes")
     ap.add_argument("--keep", action="store_true", help="keep the data this run generates")
     ap.add_argument("--repeat", type=int, default=1, help="runs per runner (best kept)")
-    ap.add_argument("--runners", default=",".join(RUNNERS), help="comma-separated")
+    ap.add_argument(
+        "--runners",
+        help="comma-separated (default: naive, loyaute-1, loyaute-2, and base-1, base-2 with --base)",
+    )
     ap.add_argument("--data", type=Path, default=BENCH / "data", help="data folder")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument(
+        "--base",
+        type=Path,
+        help="a folder holding another revision's loyaute package (e.g. from `git archive REV "
+        "loyaute | tar -x -C DIR`): adds the base-1/base-2 runners, run the same way",
+    )
     args = ap.parse_args(argv)
+    if args.base is not None:
+        if not (args.base / "loyaute" / "__init__.py").is_file():
+            ap.error(f"{args.base}: no loyaute package there")
+        BASE.append(args.base.resolve())
     names = [m for m in args.mixes.split(",") if m]
-    runners = [r for r in args.runners.split(",") if r]
+    default = ("naive", "base-1", "loyaute-1", "base-2", "loyaute-2") if BASE else RUNNERS
+    runners = [r for r in (args.runners or ",".join(default)).split(",") if r]
     for name in names:
         if name not in MIXES:
             ap.error(f"unknown mix {name}")
     for name in runners:
-        if name not in RUNNERS:
-            ap.error(f"unknown runner {name}")
+        if name not in RUNNERS + BASE_RUNNERS or (name in BASE_RUNNERS and not BASE):
+            ap.error(f"unknown runner {name} (base-N needs --base)")
     mixes = {
         name: Mix(
             MIXES[name].format,
@@ -695,7 +760,7 @@ def main(argv: list[str] | None = None) -> int:
             if size > 0.8 * available_memory():
                 print("  warning: the files may not fit in the page cache; disk reads will count")
             print(f"  page cache warmed in {warm(paths):.1f} s")
-            if args.end_to_end and any(r.startswith("loyaute") for r in runners):
+            if args.end_to_end and any(r != "naive" for r in runners):
                 e2e_template(name, mix, paths)
             for attempt in range(args.repeat):
                 for runner in runners:
@@ -706,7 +771,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     runs.append(run)
                     status = run.error or (
-                        f"{run.lines:,} lines, {run.events:,} events, {run.seconds:.2f} s, "
+                        f"{run.lines:,} lines, {run.events:,} events, {run.seconds:.2f} s "
+                        f"({run.cpu_seconds:.2f} CPU s), "
                         f"{run.rate / 1e6:.3f} M lines/s, peak RSS {run.peak_tree_mb:.0f} MB "
                         f"(PSS {run.peak_pss_mb:.0f}) over {run.processes} proc"
                     )
