@@ -1,10 +1,11 @@
 """Vectorised helpers for the sources parsed with Arrow (Exchange IIS).
 
-High-volume columns repeat a small set of values (dates, status codes, user names, URL stems), so
-most checks run once per distinct value in Python — and each result is kept across blocks, so a
-value is looked at once per file, not once per block — and are then spread over the rows with
-numpy indexing; fixed-width fields (``HH:MM:SS``, a 3-digit status) and digit runs are read
-straight from the Arrow buffers by numpy, never row by row.
+High-volume columns repeat a small set of values (user names, URL stems, dates, statuses): a
+:class:`Vocabulary` matches the rows of a column to the values met before with Arrow's hash
+kernels and judges only the new ones in Python, so a value is looked at once per worker, not once
+per block; :class:`Distinct` does the same within one block for small sets. ``HH:MM:SS`` times are
+read straight from the Arrow buffers by numpy, digit runs are cast by Arrow after an ASCII check:
+nothing is done row by row in Python.
 """
 
 from __future__ import annotations
@@ -52,10 +53,6 @@ class Distinct:
         table: np.ndarray = np.asarray(self.table(fn, null), dtype=dtype)
         spread: np.ndarray = table[self.indices]
         return spread
-
-    def arrow(self, fn: Callable[[bytes], T | None], out_type: pa.DataType) -> pa.Array:
-        """``fn`` applied once per distinct value, spread over the rows (null rows stay null)."""
-        return pa.array(self.table(fn, None), type=out_type).take(self.indices)
 
 
 class Memo(Generic[T]):
@@ -149,16 +146,6 @@ class Vocabulary:
         return table
 
 
-def per_distinct(column: pa.Array, fn: Callable[[bytes], T], out_type: pa.DataType) -> pa.Array:
-    """Apply ``fn`` once per distinct non-null value of a column and spread the results.
-
-    Null rows stay null: ``fn`` never sees them.
-    """
-    if len(column) == 0:
-        return pa.array([], type=out_type)
-    return Distinct(column).arrow(fn, out_type)
-
-
 def day_us(raw: bytes) -> int | None:
     """``YYYY-MM-DD`` as microseconds since the epoch at midnight UTC."""
     if len(raw) != 10 or raw[4:5] != b"-" or raw[7:8] != b"-":
@@ -202,13 +189,6 @@ def _buffers(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         else np.zeros(0, np.uint8)
     )
     return offsets.astype(np.int64), data
-
-
-def valid_mask(column: pa.Array) -> np.ndarray:
-    """True where the column has a value."""
-    if not column.null_count:
-        return np.ones(len(column), dtype=bool)
-    return np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def lengths(column: pa.Array) -> np.ndarray:

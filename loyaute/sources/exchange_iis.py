@@ -2,13 +2,15 @@
 
 ``#Fields:`` gives the layout and may be written again mid-file with another layout (after
 every restart), so the layout is re-read at each directive. Runs of lines under a known layout
-are parsed by Arrow's CSV reader and classified with vectorised kernels; lines cut from their
-header (an excerpt, a forwarded stream) are split in Python, locating the fields around the
-method and status as Elastic's IIS module does for its common layouts.
+are parsed by Arrow's CSV reader and classified on whole columns (each user name and URL stem
+judged once per worker); lines cut from their header (an excerpt, a forwarded stream) are split in
+Python, locating the fields around the method and status as Elastic's IIS module does for its
+common layouts. A UTF-8 byte order mark before the first line is ignored.
 
 A line is a trace when it has a user, a 2xx/3xx status, comes from the front-end site (the
-back-end site on port 444 logs every request again) and is not a health probe. IIS writes the
-line when the request completes, in UTC: ``start`` = logged time − ``time-taken``.
+back-end site on port 444 logs every request again), is not a health probe and was not refused by
+Exchange's forms sign-in (see ``_REFUSED_RE``). IIS writes the line when the request completes, in
+UTC: ``start`` = logged time − ``time-taken``.
 
 Interactive or background follows the table of FORMATS.md: OWA actions and phone commands a
 person makes are interactive; Outlook's MAPI/RPC/EWS sync, autodiscover, OWA notification
