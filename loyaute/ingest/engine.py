@@ -33,9 +33,11 @@ R = TypeVar("R")
 SPLIT_MIN_BYTES = 64 << 20
 """A plain file is cut into ranges for several workers only above this size."""
 
-PARALLEL_MIN_BYTES = 64 << 20
-"""Less log than this (≈ 0.2–0.3 s of parsing) is read in-process whatever ``workers`` says:
-starting a worker process costs more (0.5–1 s for the forkserver to import its modules)."""
+PARALLEL_MIN_BYTES = 128 << 20
+"""Less log than this is read in-process whatever ``workers`` says. A worker process joins only
+once the forkserver has imported its modules (0.4–0.8 s, most of it the main script: the whole CLI
+for ``loyaute``); until then the parent parses alone, so the processes only pay when the work
+is longer than that wait: about 128 MB of log at 200–400 MB/s a core."""
 
 COMPRESSED_RATIO = 8
 """How much larger a compressed log is once decompressed, to estimate its parsing work."""
