@@ -16,12 +16,17 @@ copied from the public samples):
   OWA actions and notification channels, back-end (port 444) ``Anonymous`` lines, 401
   challenges, ``AMProbe`` health probes.
 
-``--lines`` is the total per format, spread over ``--files`` files (one day each). The output
-depends only on ``--seed``, ``--lines`` and ``--files``; files are generated in parallel.
+``--mix`` picks another traffic mix: ``user93`` (IIS, ~93% of lines a person's request on the
+front end) or ``vpn2`` (FortiGate, ~2% VPN lines among compact ~415-byte traffic lines).
+
+``--lines`` is the total per format, spread over ``--files`` files (one day each, from
+``--first-day``). The output depends only on ``--seed``, ``--mix``, ``--lines``, ``--files`` and
+the first day; files are generated in parallel.
 
 Usage::
 
     python bench/generate.py --out bench/data --lines 4000000 --files 4 [--format fortigate]
+    python bench/generate.py --format exchange-iis --mix user93 --lines 1000000 --files 10
 """
 
 from __future__ import annotations
@@ -40,6 +45,16 @@ from pathlib import Path
 
 FORMATS = ("fortigate", "exchange-iis")
 GENERATOR_VERSION = 1
+MIXES: dict[str, tuple[str, ...]] = {
+    "default": FORMATS,
+    "user93": ("exchange-iis",),
+    "vpn2": ("fortigate",),
+}
+"""Traffic mixes and the formats each applies to. ``default``: the mixes described below.
+``user93`` (IIS): a front-end log where ~93% of lines are user requests (few back-end lines,
+challenges and probes: IIS logging of the back-end site off, as many sites run it). ``vpn2``
+(FortiGate): ~2% VPN lines among compact ~400-byte traffic lines (a FortiGate whose traffic log
+keeps only its default fields)."""
 FIRST_DAY = date(2026, 4, 14)  # a Tuesday, Europe/Paris on summer time (+0200)
 TZ_OFFSET_S = 7200
 DOMAIN = "LENORD"
@@ -125,8 +140,13 @@ FAIL_REASONS = ("sslvpn_login_permission_denied", "sslvpn_login_unknown_user")
 DOWN_REASONS = ("connection closed", "idle-timeout", "session timeout")
 
 
-def _fgt_traffic_pool(rng: random.Random, people: list[tuple[str, str]], size: int) -> list[str]:
-    """Pre-built traffic bodies (everything after ``vd=``); picked at random per line."""
+def _fgt_traffic_pool(
+    rng: random.Random, people: list[tuple[str, str]], size: int, compact: bool = False
+) -> list[str]:
+    """Pre-built traffic bodies (everything after ``vd=``); picked at random per line.
+
+    ``compact``: forward traffic with FortiOS's default fields only (no policy UUID, NAT, device
+    identification or MAC), as a FortiGate with a slimmer ``log-fields`` writes it."""
     services = (
         ("HTTPS", 443, 6, "unscanned"),
         ("HTTP", 80, 6, "unscanned"),
@@ -145,6 +165,17 @@ def _fgt_traffic_pool(rng: random.Random, people: list[tuple[str, str]], size: i
         local = rng.random() < 0.11
         sent, rcvd = rng.randint(40, 90_000), rng.randint(40, 900_000)
         spkt, rpkt = max(1, sent // 700), max(1, rcvd // 1200)
+        if local and compact:
+            pool.append(
+                f'logid="0001000014" type="traffic" subtype="local" level="notice" vd="root" '
+                f"srcip={random_ip(rng, '')} srcport={rng.randint(1024, 65535)} "
+                f'srcintf="wan1" dstip=203.0.113.10 '
+                f"dstport={rng.choice((22, 443, 500, 4500, 10443, 161))} "
+                f"sessionid={rng.randint(10**6, 10**9)} proto={proto} "
+                f'action="{rng.choice(("deny", "deny", "accept"))}" policyid=0 '
+                f'service="{svc}" duration=0 sentbyte=0 rcvdbyte=0'
+            )
+            continue
         if local:
             body = (
                 f'logid="0001000014" type="traffic" subtype="local" level="notice" vd="root" '
@@ -180,6 +211,18 @@ def _fgt_traffic_pool(rng: random.Random, people: list[tuple[str, str]], size: i
                     f'srcintf="lan" srcintfrole="lan"'
                 )
                 who = ""
+            if compact:
+                src = src.replace(' srcintfrole="lan"', "").replace(' srcintfrole="undefined"', "")
+                who = who.replace(' authserver="LENORD-FSSO"', "")
+                pool.append(
+                    f'logid="0000000013" type="traffic" subtype="forward" level="notice" '
+                    f'vd="root" {src} dstip={random_ip(rng, "")} dstport={port} '
+                    f"sessionid={rng.randint(10**6, 10**9)} proto={proto} "
+                    f'action="{rng.choice(("close", "accept"))}" policyid={pid} {who}'
+                    f'service="{svc}" duration={rng.randint(0, 600)} sentbyte={sent} '
+                    f"rcvdbyte={rcvd}"
+                )
+                continue
             body = (
                 f'logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" '
                 f"{src} dstip={random_ip(rng, '')} dstport={port} "
@@ -326,8 +369,12 @@ VPN_KINDS = (
 class FortiGateWriter:
     """Writes one day of FortiGate syslog."""
 
-    def __init__(self, rng: random.Random, day: date, people: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, rng: random.Random, day: date, people: list[tuple[str, str]], mix: str = "default"
+    ) -> None:
         self.rng = rng
+        self.vpn_share, self.utm_share = (0.02, 0.04) if mix == "vpn2" else (0.035, 0.05)
+        self.compact = mix == "vpn2"
         self.day = day
         self.people = people
         # How each person's login is written: SSL-VPN user, IPsec eapuser/xauthuser.
@@ -342,7 +389,7 @@ class FortiGateWriter:
         self.web = _Sessions()
         self.ipsec = _Sessions()
         self.endpoints = _Sessions()
-        self.traffic = _fgt_traffic_pool(rng, people, 6000)
+        self.traffic = _fgt_traffic_pool(rng, people, 6000, compact=self.compact)
         self.utm = _fgt_utm_pool(rng, people, 1500)
         midnight_local = datetime(day.year, day.month, day.day, tzinfo=UTC)
         self.local_epoch = midnight_local.timestamp() - TZ_OFFSET_S  # UTC epoch of local 00:00
@@ -366,11 +413,11 @@ class FortiGateWriter:
             ns = int((self.local_epoch + sec) * 1e9)
             ns -= ns % 1000
             ns += rng.randrange(1000)
-            if r < 0.035:
+            if r < self.vpn_share:
                 if not vpn_kinds:
                     vpn_kinds = rng.choices(vpn_names, vpn_weights, k=1000)
                 level, body = self._vpn(vpn_kinds.pop(), sec)
-            elif r < 0.085:
+            elif r < self.vpn_share + self.utm_share:
                 level, body = "notice", utm[int(rnd() * nu)]
             else:
                 level, body = "notice", traffic[int(rnd() * nt)]
@@ -624,11 +671,31 @@ IIS_KINDS = (
 )
 
 
+IIS_KINDS_USER93 = (
+    ("mapi", 400),
+    ("ews", 120),
+    ("autodiscover", 50),
+    ("eas_background", 180),
+    ("eas_interactive", 25),
+    ("owa_action", 70),
+    ("owa_background", 40),
+    ("backend", 25),
+    ("challenge", 30),
+    ("probe", 5),
+    ("owa_signin", 5),
+    ("other", 25),
+)
+"""The ``user93`` mix: about 93% of lines are a person's request on the front end."""
+
+
 class IisWriter:
     """Writes one day of Exchange front-end IIS logs."""
 
-    def __init__(self, rng: random.Random, day: date, people: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, rng: random.Random, day: date, people: list[tuple[str, str]], mix: str = "default"
+    ) -> None:
         self.rng = rng
+        self.kinds = IIS_KINDS_USER93 if mix == "user93" else IIS_KINDS
         self.day = day
         self.people = people
         self.date = day.isoformat()
@@ -668,8 +735,8 @@ class IisWriter:
                 restarts.add(rng.randrange(n // 10, n - 100))
         data_lines = n - 4 * (1 + len(restarts))
         yield from self.header(0)
-        names = [k for k, _ in IIS_KINDS]
-        weights = [w for _, w in IIS_KINDS]
+        names = [k for k, _ in self.kinds]
+        weights = [w for _, w in self.kinds]
         kinds: list[str] = []
         make = {name: getattr(self, f"_{name}") for name in names}
         hms = self.hms
@@ -959,25 +1026,28 @@ class IisWriter:
 # --------------------------------------------------------------------------------------------
 
 
-def file_name(fmt: str, index: int) -> str:
+def file_name(fmt: str, index: int, first_day: date = FIRST_DAY) -> str:
     """Name of the ``index``-th (0-based) file of a format."""
-    day = FIRST_DAY + timedelta(days=index)
+    day = first_day + timedelta(days=index)
     if fmt == "fortigate":
         return f"fortigate-{day.isoformat()}.log"
     return f"u_ex{day:%y%m%d}.log"
 
 
-def _write_one(job: tuple[str, int, int, int, Path, bool]) -> tuple[str, int, int]:
+def _write_one(job: tuple[str, int, int, int, Path, bool, str, date]) -> tuple[str, int, int]:
     """Write one file; returns (path, lines, bytes)."""
-    fmt, index, n, seed, out, also_gzip = job
+    fmt, index, n, seed, out, also_gzip, mix, first_day = job
     people = make_people(random.Random(f"{seed}-people"), 1800)
-    rng = random.Random(f"{seed}-{fmt}-{index}")
-    day = FIRST_DAY + timedelta(days=index)
+    # The default mix keeps the seed it always had, so its files stay byte for byte the same.
+    rng = random.Random(f"{seed}-{fmt}-{index}" + ("" if mix == "default" else f"-{mix}"))
+    day = first_day + timedelta(days=index)
     writer: FortiGateWriter | IisWriter
     writer = (
-        FortiGateWriter(rng, day, people) if fmt == "fortigate" else IisWriter(rng, day, people)
+        FortiGateWriter(rng, day, people, mix)
+        if fmt == "fortigate"
+        else IisWriter(rng, day, people, mix)
     )
-    path = out / file_name(fmt, index)
+    path = out / file_name(fmt, index, first_day)
     written = 0
     with path.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as f:
         batch: list[str] = []
@@ -998,12 +1068,29 @@ def _write_one(job: tuple[str, int, int, int, Path, bool]) -> tuple[str, int, in
     return str(path), written, path.stat().st_size
 
 
-def data_dir(root: Path, fmt: str, lines: int, files: int, seed: int) -> Path:
-    """Where the files of one format and one size live."""
-    return root / f"{fmt}-{lines}x{files}-s{seed}"
+def data_dir(
+    root: Path,
+    fmt: str,
+    lines: int,
+    files: int,
+    seed: int,
+    mix: str = "default",
+    first_day: date = FIRST_DAY,
+) -> Path:
+    """Where the files of one format, mix, size and first day live."""
+    tag = fmt if mix == "default" else f"{fmt}-{mix}"
+    when = "" if first_day == FIRST_DAY else f"-d{first_day:%Y%m%d}"
+    return root / f"{tag}-{lines}x{files}-s{seed}{when}"
 
 
-def manifest_ok(folder: Path, lines: int, files: int, seed: int) -> bool:
+def manifest_ok(
+    folder: Path,
+    lines: int,
+    files: int,
+    seed: int,
+    mix: str = "default",
+    first_day: date = FIRST_DAY,
+) -> bool:
     """True when ``folder`` holds a complete set written by this generator version."""
     try:
         meta = json.loads((folder / "MANIFEST.json").read_text())
@@ -1011,7 +1098,9 @@ def manifest_ok(folder: Path, lines: int, files: int, seed: int) -> bool:
         return False
     return meta.get("version") == GENERATOR_VERSION and meta.get("lines") == lines and all(
         (folder / name).is_file() for name in meta.get("files", [])
-    ) and meta.get("files_count") == files and meta.get("seed") == seed  # fmt: skip
+    ) and meta.get("files_count") == files and meta.get("seed") == seed and meta.get(
+        "mix", "default"
+    ) == mix and meta.get("first_day", FIRST_DAY.isoformat()) == first_day.isoformat()  # fmt: skip
 
 
 def generate(
@@ -1023,18 +1112,22 @@ def generate(
     also_gzip: bool = False,
     jobs: int = 2,
     log: Callable[[str], None] = print,
+    mix: str = "default",
+    first_day: date = FIRST_DAY,
 ) -> Path:
     """Write ``lines`` lines of ``fmt`` over ``files`` files under ``root``; returns the folder.
 
     Reuses a complete folder written earlier with the same parameters."""
-    folder = data_dir(root, fmt, lines, files, seed)
-    if manifest_ok(folder, lines, files, seed) and not also_gzip:
+    if fmt not in MIXES[mix]:
+        raise ValueError(f"mix {mix} is not defined for {fmt}")
+    folder = data_dir(root, fmt, lines, files, seed, mix, first_day)
+    if manifest_ok(folder, lines, files, seed, mix, first_day) and not also_gzip:
         log(f"{folder}: already there")
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "MANIFEST.json").unlink(missing_ok=True)
     per_file = [lines // files + (1 if i < lines % files else 0) for i in range(files)]
-    todo = [(fmt, i, n, seed, folder, also_gzip) for i, n in enumerate(per_file)]
+    todo = [(fmt, i, n, seed, folder, also_gzip, mix, first_day) for i, n in enumerate(per_file)]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(1, min(jobs, files))) as pool:
         results = list(pool.map(_write_one, todo))
@@ -1043,6 +1136,8 @@ def generate(
     meta = {
         "version": GENERATOR_VERSION,
         "format": fmt,
+        "mix": mix,
+        "first_day": first_day.isoformat(),
         "lines": lines,
         "files_count": files,
         "seed": seed,
@@ -1058,20 +1153,33 @@ def generate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``--out DIR --lines N --files K [--format F] [--seed S] [--gzip]``."""
+    """Command line: ``--out DIR --lines N --files K [--format F] [--mix M] [--seed S] [--gzip]``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "data")
     ap.add_argument("--lines", type=int, default=4_000_000, help="total lines per format")
     ap.add_argument("--files", type=int, default=4, help="files per format (one day each)")
     ap.add_argument("--format", choices=(*FORMATS, "all"), default="all")
+    ap.add_argument("--mix", choices=tuple(MIXES), default="default", help="traffic mix")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--first-day", type=date.fromisoformat, default=FIRST_DAY, help="YYYY-MM-DD")
     ap.add_argument("--gzip", action="store_true", help="also write a .gz of every file")
     ap.add_argument("--jobs", type=int, default=2, help="files written in parallel")
     args = ap.parse_args(argv)
     if args.lines < args.files * 100:
         ap.error("--lines must be at least 100 per file")
     for fmt in FORMATS if args.format == "all" else (args.format,):
-        generate(args.out, fmt, args.lines, args.files, args.seed, args.gzip, args.jobs)
+        if fmt in MIXES[args.mix]:
+            generate(
+                args.out,
+                fmt,
+                args.lines,
+                args.files,
+                args.seed,
+                args.gzip,
+                args.jobs,
+                mix=args.mix,
+                first_day=args.first_day,
+            )
     return 0
 
 

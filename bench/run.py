@@ -1,6 +1,8 @@
-"""Parsing benchmark: loyaute against the naive ``re`` loop, side by side in one run.
+"""Parsing and ingest benchmark: loyaute against the naive ``re`` loop, side by side in one run.
 
-For each format (``fortigate``, ``exchange-iis``) the same generated files are parsed by
+For each mix (a format and a traffic mix: ``fortigate`` and ``exchange-iis`` are the default
+mixes of 4 M lines, ``iis-user93`` is IIS with ~93% user requests over 10 daily files,
+``fgt-vpn2`` FortiGate with ~2% VPN lines of ~400 bytes), the same generated files are parsed by
 
 * ``naive``: the line-by-line Python ``re`` script of ``bench/naive.py`` (one process);
 * ``loyaute-1``: ``loyaute`` with ``LocalEngine(workers=1)`` (in-process);
@@ -15,9 +17,15 @@ worker start-up included). The table ends with the ratios against the naive loop
 event counts agree, and PASS/MISS against the targets. The exit status is non-zero only when a
 run crashed, never for a missed target.
 
+``--end-to-end`` times whole processes instead, from start to exit: the real ``loyaute ingest``
+command on a fresh copy of a workspace whose gates hold (made with ``loyaute init``, a filled
+``register.toml``, ``directory import``, ``schedule import`` and ``notice record``), beside the
+naive script run as its own process; and ``loyaute --help`` against ``python -c "import typer"``.
+
 Usage::
 
-    python bench/run.py [--lines N] [--files K] [--keep] [--repeat R]
+    python bench/run.py [--mixes M,…] [--lines N] [--files K] [--keep] [--repeat R]
+    python bench/run.py --end-to-end [--mixes M,…] [--repeat R]
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import resource
 import shutil
 import subprocess
@@ -34,7 +43,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 try:
@@ -49,13 +58,40 @@ import generate  # noqa: E402  (bench/ is not a package)
 
 FORMATS = ("fortigate", "exchange-iis")
 RUNNERS = ("naive", "loyaute-1", "loyaute-2")
+BASE_RUNNERS = ("base-1", "base-2")
+"""The same as ``loyaute-N`` with another revision's ``loyaute`` package (``--base DIR``)."""
+BASE: list[Path] = []
+"""The folder holding that package, once ``--base`` is given."""
 TARGET_LINES_PER_S = {"fortigate": 1.5e6, "exchange-iis": 1.0e6}
 """Parse + classify on 2 cores (``loyaute-2``)."""
+TARGET_E2E_LINES_PER_S = 1.0e6
+"""The whole ``loyaute ingest`` process on 2 cores, start to exit."""
+TARGET_STARTUP_RATIO = 3.0
+"""``loyaute --help`` against ``python -c "import typer"``."""
 TARGET_RSS_MB = 500.0
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A data set: a format, the generator's traffic mix, its size."""
+
+    format: str
+    mix: str
+    lines: int
+    files: int
+
+
+MIXES = {
+    "fortigate": Mix("fortigate", "default", 4_000_000, 4),
+    "exchange-iis": Mix("exchange-iis", "default", 4_000_000, 4),
+    "iis-user93": Mix("exchange-iis", "user93", 1_000_000, 10),
+    "fgt-vpn2": Mix("fortigate", "vpn2", 1_500_000, 10),
+}
 SAMPLE_S = 0.02
 PSS_EVERY = 12
 """PSS is read every 12th sample (about 4 times a second): reading it is not free."""
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,6 +177,17 @@ class Run:
     tasks: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    mix: str = ""
+    """The mix's name in MIXES (the format when empty)."""
+    cpu_seconds: float = 0.0
+    """User + system CPU of the measured process tree (imports included, for both modes)."""
+    kept: int = 0
+    """End to end: half-days the ingest kept in the store."""
+
+    @property
+    def label(self) -> str:
+        """What the tables call this data set."""
+        return self.mix or self.format
 
     @property
     def rate(self) -> float:
@@ -205,8 +252,20 @@ def _pss(pid: int) -> int | None:
     return None
 
 
-def _tree_memory(pid: int, with_pss: bool) -> tuple[int, int, int]:
-    """RSS sum, PSS sum (0 unless asked: it costs ~1.5 ms a process) and process count."""
+def _cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far, from ``/proc/PID/stat``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _tree_memory(
+    pid: int, with_pss: bool, cpu: dict[int, float] | None = None
+) -> tuple[int, int, int]:
+    """RSS sum, PSS sum (0 unless asked: it costs ~1.5 ms a process) and process count; the CPU
+    time of each process so far goes into ``cpu`` when given."""
     rss = pss = count = 0
     for p in _tree_pids(pid):
         value = _rss(p)
@@ -216,40 +275,84 @@ def _tree_memory(pid: int, with_pss: bool) -> tuple[int, int, int]:
         count += 1
         if with_pss:
             pss += _pss(p) or 0
+        if cpu is not None and (used := _cpu(p)) is not None:
+            cpu[p] = max(cpu.get(p, 0.0), used)
     return rss, pss, count
 
 
-def measure(runner: str, fmt: str, paths: list[Path], script: Path | None = None) -> Run:
-    """Run one runner in a fresh subprocess, sampling the RSS of its whole process tree.
+@dataclass
+class Watched:
+    """A watched process: wall time from start to exit, peak memory of its tree, its output."""
 
-    ``script`` is the benchmark whose ``--child`` mode runs the runner (this file by default;
-    ``ingest.py`` reuses the measuring for its end-to-end runners)."""
-    run = Run(fmt, runner, len(paths), sum(p.stat().st_size for p in paths))
-    cmd = [sys.executable, str((script or Path(__file__)).resolve()), "--child", runner, fmt]
-    cmd += [str(p) for p in paths]
+    seconds: float
+    peak_tree_mb: float
+    peak_pss_mb: float
+    processes: int
+    returncode: int
+    out: str
+    err: str
+    cpu_seconds: float
+    """User + system CPU of the whole tree (the process itself exactly, its descendants as last
+    sampled)."""
+
+
+def watch(cmd: list[str], env: dict[str, str] | None = None) -> Watched:
+    """Run ``cmd`` and sample the RSS of its whole process tree until it exits."""
     peak = peak_pss = procs = samples = 0
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH")]))
+    cpu: dict[int, float] = {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     # Files, not pipes: a chatty child must never block on a full pipe while we sample.
     with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
+        started = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, env=env)
         while p.poll() is None:
-            rss, pss, count = _tree_memory(p.pid, samples % PSS_EVERY == PSS_EVERY - 1)
+            rss, pss, count = _tree_memory(p.pid, samples % PSS_EVERY == PSS_EVERY - 1, cpu)
             samples += 1
             peak = max(peak, rss)
             peak_pss = max(peak_pss, pss)
             procs = max(procs, count)
-            time.sleep(SAMPLE_S)
+            # Short sleeps first: a process of a second must still be sampled a few times.
+            time.sleep(SAMPLE_S if samples > 10 else SAMPLE_S / 4)
+        seconds = time.perf_counter() - started
         out_f.seek(0)
         err_f.seek(0)
         out, err = out_f.read(), err_f.read()
-    run.peak_tree_mb = peak / (1 << 20)
-    run.peak_pss_mb = peak_pss / (1 << 20)
-    run.processes = procs
-    if p.returncode != 0 or not out.strip():
-        run.error = f"exit {p.returncode}: {err.strip()[-2000:]}"
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    cpu_seconds = own + sum(used for pid, used in cpu.items() if pid != p.pid)
+    mb = 1 << 20
+    return Watched(seconds, peak / mb, peak_pss / mb, procs, p.returncode, out, err, cpu_seconds)
+
+
+def child_env(runner: str = "") -> dict[str, str]:
+    """The environment of a measured subprocess: ``bench/`` importable (and, for a base runner,
+    the base revision's ``loyaute`` package before the installed one)."""
+    env = dict(os.environ)
+    first = [str(p) for p in BASE] if runner.startswith("base") else []
+    env["PYTHONPATH"] = os.pathsep.join(
+        [*first, str(BENCH), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    return env
+
+
+def measure(
+    runner: str, fmt: str, paths: list[Path], script: Path | None = None, mix: str = ""
+) -> Run:
+    """Run one runner in a fresh subprocess, sampling the RSS of its whole process tree.
+
+    ``script`` is the benchmark whose ``--child`` mode runs the runner (this file by default;
+    ``ingest.py`` reuses the measuring for its end-to-end runners)."""
+    run = Run(fmt, runner, len(paths), sum(p.stat().st_size for p in paths), mix=mix)
+    as_runner = runner.replace("base-", "loyaute-")
+    cmd = [sys.executable, str((script or Path(__file__)).resolve()), "--child", as_runner, fmt]
+    cmd += [str(p) for p in paths]
+    w = watch(cmd, child_env(runner))
+    run.peak_tree_mb, run.peak_pss_mb, run.processes = w.peak_tree_mb, w.peak_pss_mb, w.processes
+    run.cpu_seconds = w.cpu_seconds
+    if w.returncode != 0 or not w.out.strip():
+        run.error = f"exit {w.returncode}: {w.err.strip()[-2000:]}"
         return run
-    data = json.loads(out.strip().splitlines()[-1])
+    data = json.loads(w.out.strip().splitlines()[-1])
     run.lines = int(data["lines"])
     run.events = int(data["events"])
     run.interactive = int(data["interactive"])
@@ -261,6 +364,155 @@ def measure(runner: str, fmt: str, paths: list[Path], script: Path | None = None
     # than the largest single process.
     run.peak_tree_mb = max(run.peak_tree_mb, run.largest_proc_mb)
     return run
+
+
+# --------------------------------------------------------------------------------------------
+# End to end: whole processes, start to exit
+# --------------------------------------------------------------------------------------------
+
+E2E_PEOPLE = 1800
+E2E_ACTOR = "bench"
+
+
+def loyaute_cmd(runner: str = "loyaute") -> list[str]:
+    """The installed ``loyaute`` command (its console script beside this Python); for a base
+    runner, the same script run with the base revision's package first on ``sys.path``."""
+    script = Path(sys.executable).with_name("loyaute")
+    if runner.startswith("base") and BASE:
+        wrapper = BENCH / "out" / "loyaute-base"
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        wrapper.write_text(
+            f"import sys\nsys.path.insert(0, {str(BASE[0])!r})\nfrom loyaute.cli import main\n"
+            'if __name__ == "__main__":\n    sys.exit(main())\n',
+            encoding="utf-8",
+        )
+        return [sys.executable, str(wrapper)]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "loyaute"]
+
+
+def _cli(home: Path, *args: str) -> None:
+    cmd = [*loyaute_cmd(), "--home", str(home), *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=e2e_env(), check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.strip()}")
+
+
+def e2e_env() -> dict[str, str]:
+    """The environment of an end-to-end run: English messages, a fixed actor."""
+    env = dict(os.environ)
+    env["LOYAUTE_ACTOR"] = E2E_ACTOR
+    env["LOYAUTE_LANG"] = "en"
+    env.pop("LOYAUTE_HOME", None)
+    return env
+
+
+def e2e_first_day(mix: Mix) -> date:
+    """End to end, the files are the days just before today: the real clock runs ``ingest``, and
+    retention (F2) and the pending delay (B4) judge the days by it, as in production."""
+    return datetime.now(UTC).date() - timedelta(days=mix.files)
+
+
+def e2e_template(name: str, mix: Mix, paths: list[Path]) -> Path:
+    """A workspace whose gates hold for these files, made through the CLI once per mix.
+
+    ``loyaute init``; ``register.toml`` filled as the DPO of the demo fills it (every gate holds
+    from a week before the files' first day); the generator's people as the directory, everyone
+    in telework on the files' days; the notice delivered to all. Each run copies it."""
+    from loyaute.config import load_settings  # noqa: PLC0415
+    from loyaute.demo.runner import demo_register  # noqa: PLC0415
+    from loyaute.templates import register_toml  # noqa: PLC0415
+
+    first = e2e_first_day(mix)
+    home = BENCH / "out" / f"e2e-template-{name}-{mix.lines}x{mix.files}-d{first:%Y%m%d}"
+    if (home / "bench-ready").is_file():
+        return home
+    shutil.rmtree(home, ignore_errors=True)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    _cli(home, "init")
+    days = [first + timedelta(days=i) for i in range(len(paths))]
+    settings = load_settings(home / "loyaute.toml")
+    register = demo_register(settings, first - timedelta(days=7))
+    (home / "register.toml").write_text(register_toml(register), encoding="utf-8")
+    people = generate.make_people(random.Random("7-people"), E2E_PEOPLE)
+    directory = home.parent / f"e2e-directory-{name}.csv"
+    rows = ["agent_id,display_name,service,job_family,manager_id,logins"]
+    rows += [
+        f"P{i:05d},{login},S{i % 40:02d},administratif,,{login};{upn}"
+        for i, (login, upn) in enumerate(people)
+    ]
+    directory.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _cli(home, "directory", "import", str(directory))
+    schedule = home.parent / f"e2e-schedule-{name}.csv"
+    lines = ["agent_id,date,half_day,code"]
+    lines += [f"P{i:05d},{d.isoformat()},JOUR,TLT" for i in range(len(people)) for d in days]
+    schedule.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _cli(home, "schedule", "import", str(schedule))
+    _cli(home, "notice", "record", "--all", "--on", (first - timedelta(days=7)).isoformat())
+    _cli(home, "gates")
+    (home / "bench-ready").write_text("ok\n")
+    return home
+
+
+def measure_e2e(runner: str, name: str, mix: Mix, paths: list[Path]) -> Run:
+    """One whole process, start to exit: ``naive.py`` or ``loyaute ingest --workers N`` on a
+    fresh copy of the mix's workspace."""
+    run = Run(mix.format, runner, len(paths), sum(p.stat().st_size for p in paths), mix=name)
+    files = [str(p) for p in paths]
+    if runner == "naive":
+        cmd = [sys.executable, str(BENCH / "naive.py"), mix.format, *files]
+    else:
+        template = e2e_template(name, mix, paths)
+        home = BENCH / "out" / f"e2e-run-{name}"
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(template, home)
+        workers = runner.rsplit("-", 1)[1]
+        cmd = [*loyaute_cmd(runner), "--home", str(home), "ingest", "--workers", workers]
+        cmd += ["--report", "json", *files]
+    env = e2e_env()
+    if runner.startswith("base"):
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in BASE)
+    w = watch(cmd, env)
+    run.seconds = w.seconds
+    run.peak_tree_mb, run.peak_pss_mb, run.processes = w.peak_tree_mb, w.peak_pss_mb, w.processes
+    run.cpu_seconds = w.cpu_seconds
+    if w.returncode != 0 or not w.out.strip():
+        run.error = f"exit {w.returncode}: {w.err.strip()[-2000:]}"
+        return run
+    if runner == "naive":
+        data = json.loads(w.out.strip().splitlines()[-1])
+        run.lines, run.events = int(data["lines"]), int(data["events"])
+        run.interactive = int(data["interactive"])
+        return run
+    report = json.loads(w.out)
+    skipped: Counter[str] = Counter()
+    for f in report["files"]:
+        run.lines += int(f["lines"])
+        run.events += int(f["events"])
+        run.kept += int(f["half_days_kept"])
+        skipped.update(f["skipped"])
+        if f["status"] != "ingested":
+            run.error = f"{f['path']}: {f['status']} {f['message']}"
+    run.skipped = dict(skipped)
+    run.tasks = len(report["files"])
+    return run
+
+
+def startup(repeat: int) -> list[tuple[str, float]]:
+    """Best wall time of ``loyaute --help`` and of ``python -c "import typer"`` (and of a bare
+    interpreter, the floor), each a fresh process."""
+    cases = [
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+        ('python -c "import typer"', [sys.executable, "-c", "import typer"]),
+        ("loyaute --help", [*loyaute_cmd(), "--help"]),
+    ]
+    best: dict[str, float] = {}
+    for _ in range(max(3, repeat)):
+        for label, cmd in cases:
+            started = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True, env=e2e_env())
+            took = time.perf_counter() - started
+            best[label] = min(best.get(label, took), took)
+    return list(best.items())
 
 
 def warm(paths: list[Path]) -> float:
@@ -310,73 +562,79 @@ def machine() -> dict[str, str]:
     }
 
 
-def table(runs: list[Run]) -> str:
+def table(runs: list[Run], end_to_end: bool = False) -> str:
     """The result table, one line per run, with the speed ratio against the naive loop."""
+    last = f"{'kept':>7}" if end_to_end else f"{'procs':>5}"
     head = (
-        f"{'format':<13} {'runner':<10} {'lines':>11} {'events':>10} {'interact.':>9} "
-        f"{'seconds':>8} {'M lines/s':>9} {'MB/s':>6} {'× naive':>7} {'peak RSS MB':>11} "
-        f"{'PSS MB':>6} {'largest MB':>10} {'procs':>5}"
+        f"{'mix':<13} {'runner':<10} {'lines':>11} {'events':>10} {'interact.':>9} "
+        f"{'seconds':>8} {'CPU s':>6} {'M lines/s':>9} {'MB/s':>6} {'× naive':>7} {'peak RSS MB':>11} "
+        f"{'PSS MB':>6} {'largest MB':>10} {last}"
     )
     out = [head, "-" * len(head)]
     for r in runs:
         if r.error:
-            out.append(f"{r.format:<13} {r.runner:<10} CRASHED: {r.error.splitlines()[-1]}")
+            out.append(f"{r.label:<13} {r.runner:<10} CRASHED: {r.error.splitlines()[-1]}")
             continue
-        base = next((b for b in runs if b.format == r.format and b.runner == "naive"), None)
+        base = next((b for b in runs if b.label == r.label and b.runner == "naive"), None)
         ratio = f"{r.rate / base.rate:7.2f}" if base and base.rate and not base.error else "      -"
+        interactive = "-" if end_to_end and r.runner != "naive" else f"{r.interactive:,}"
+        largest = "-" if end_to_end else f"{r.largest_proc_mb:.0f}"
+        tail = f"{r.kept:>7,}" if end_to_end else f"{r.processes:>5}"
         out.append(
-            f"{r.format:<13} {r.runner:<10} {r.lines:>11,} {r.events:>10,} {r.interactive:>9,} "
-            f"{r.seconds:>8.2f} {r.rate / 1e6:>9.3f} {r.bytes / r.seconds / 1e6:>6.0f} {ratio} "
-            f"{r.peak_tree_mb:>11.0f} {r.peak_pss_mb:>6.0f} {r.largest_proc_mb:>10.0f} "
-            f"{r.processes:>5}"
+            f"{r.label:<13} {r.runner:<10} {r.lines:>11,} {r.events:>10,} {interactive:>9} "
+            f"{r.seconds:>8.2f} {r.cpu_seconds:>6.2f} {r.rate / 1e6:>9.3f} "
+            f"{r.bytes / r.seconds / 1e6:>6.0f} {ratio} "
+            f"{r.peak_tree_mb:>11.0f} {r.peak_pss_mb:>6.0f} {largest:>10} {tail}"
         )
     return "\n".join(out)
 
 
-def agreement(runs: list[Run]) -> list[str]:
-    """Whether every runner found the same lines, events and interactive events, per format."""
+def agreement(runs: list[Run], end_to_end: bool = False) -> list[str]:
+    """Whether every runner found the same lines, events and interactive events, per mix."""
     notes: list[str] = []
-    for fmt in FORMATS:
-        ok = [r for r in runs if r.format == fmt and not r.error]
+    keys = ("lines", "events") if end_to_end else ("lines", "events", "interactive")
+    for label in dict.fromkeys(r.label for r in runs):
+        ok = [r for r in runs if r.label == label and not r.error]
         if len(ok) < 2:
             continue
-        for key in ("lines", "events", "interactive"):
+        for key in keys:
             values = {f"{r.runner}": getattr(r, key) for r in ok}
             if len(set(values.values())) == 1:
-                notes.append(f"{fmt}: {key} agree ({next(iter(values.values())):,})")
+                notes.append(f"{label}: {key} agree ({next(iter(values.values())):,})")
             else:
                 shown = ", ".join(f"{k}={v:,}" for k, v in values.items())
-                notes.append(f"{fmt}: {key} DIFFER: {shown}")
+                notes.append(f"{label}: {key} DIFFER: {shown}")
     return notes
 
 
-def verdicts(runs: list[Run]) -> list[str]:
+def verdicts(runs: list[Run], end_to_end: bool = False) -> list[str]:
     """PASS/MISS against the speed (2 workers) and memory (every loyaute run) targets."""
     out: list[str] = []
+    what = "end to end" if end_to_end else "parsing"
     for r in runs:
-        if r.error or not r.runner.startswith("loyaute"):
+        if r.error or r.runner == "naive":
             continue
-        if r.runner == "loyaute-2":
-            target = TARGET_LINES_PER_S[r.format]
+        if r.runner.endswith("-2"):
+            target = TARGET_E2E_LINES_PER_S if end_to_end else TARGET_LINES_PER_S[r.format]
             mark = "PASS" if r.rate >= target else "MISS"
             out.append(
-                f"{mark}  {r.format} speed at 2 workers: {r.rate / 1e6:.3f} M lines/s "
+                f"{mark}  {r.label} {what} speed at 2 workers: {r.rate / 1e6:.3f} M lines/s "
                 f"(target ≥ {target / 1e6:.1f})"
             )
         mark = "PASS" if r.peak_tree_mb < TARGET_RSS_MB else "MISS"
         out.append(
-            f"{mark}  {r.format} {r.runner} peak RSS {r.peak_tree_mb:.0f} MB summed over "
+            f"{mark}  {r.label} {r.runner} {what} peak RSS {r.peak_tree_mb:.0f} MB summed over "
             f"{r.processes} process(es) (PSS {r.peak_pss_mb:.0f} MB; target < {TARGET_RSS_MB:.0f})"
         )
     return out
 
 
 def best_of(runs: list[Run]) -> list[Run]:
-    """Per (format, runner), the fastest run; its peak RSS is the highest seen over repeats."""
+    """Per (mix, runner), the fastest run; its peak RSS is the highest seen over repeats."""
     picked: dict[tuple[str, str], Run] = {}
     peaks: dict[tuple[str, str], tuple[float, float, float]] = {}
     for r in runs:
-        key = (r.format, r.runner)
+        key = (r.label, r.runner)
         old = peaks.get(key, (0.0, 0.0, 0.0))
         peaks[key] = (
             max(old[0], r.peak_tree_mb),
@@ -395,6 +653,24 @@ def best_of(runs: list[Run]) -> list[Run]:
     return out
 
 
+def spread(runs: list[Run]) -> list[str]:
+    """Min / median / max lines per second of the repeats, per (mix, runner)."""
+    rates: dict[tuple[str, str], list[float]] = {}
+    for r in runs:
+        if not r.error:
+            rates.setdefault((r.label, r.runner), []).append(r.rate / 1e6)
+    out = []
+    for (label, runner), values in rates.items():
+        if len(values) > 1:
+            values.sort()
+            median = values[len(values) // 2]
+            out.append(
+                f"{label} {runner}: {values[0]:.3f} / {median:.3f} / {values[-1]:.3f} "
+                "M lines/s (min / median / max)"
+            )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line; see the module docstring."""
     argv = sys.argv[1:] if argv is None else argv
@@ -402,55 +678,101 @@ def main(argv: list[str] | None = None) -> int:
         runner, fmt, *files = argv[1:]
         print(json.dumps(child(runner, fmt, [Path(f) for f in files])))
         return 0
-    ap = argparse.ArgumentParser(description="Parsing benchmark: loyaute vs a naive re loop.")
-    ap.add_argument("--lines", type=int, default=4_000_000, help="lines per format (total)")
-    ap.add_argument("--files", type=int, default=4, help="files per format")
+    ap = argparse.ArgumentParser(description="Benchmark: loyaute vs a naive re loop.")
+    ap.add_argument(
+        "--mixes",
+        "--formats",
+        default="fortigate,exchange-iis,iis-user93,fgt-vpn2",
+        help=f"comma-separated, among {', '.join(MIXES)}",
+    )
+    ap.add_argument("--lines", type=int, help="lines per mix (total; default: the mix's own)")
+    ap.add_argument("--files", type=int, help="files per mix (default: the mix's own)")
+    ap.add_argument("--end-to-end", action="store_true", help="time whole processes")
     ap.add_argument("--keep", action="store_true", help="keep the data this run generates")
     ap.add_argument("--repeat", type=int, default=1, help="runs per runner (best kept)")
-    ap.add_argument("--formats", default=",".join(FORMATS), help="comma-separated")
-    ap.add_argument("--runners", default=",".join(RUNNERS), help="comma-separated")
+    ap.add_argument(
+        "--runners",
+        help="comma-separated (default: naive, loyaute-1, loyaute-2, and base-1, base-2 with --base)",
+    )
     ap.add_argument("--data", type=Path, default=BENCH / "data", help="data folder")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument(
+        "--base",
+        type=Path,
+        help="a folder holding another revision's loyaute package (e.g. from `git archive REV "
+        "loyaute | tar -x -C DIR`): adds the base-1/base-2 runners, run the same way",
+    )
     args = ap.parse_args(argv)
-    formats = [f for f in args.formats.split(",") if f]
-    runners = [r for r in args.runners.split(",") if r]
-    for name in formats:
-        if name not in FORMATS:
-            ap.error(f"unknown format {name}")
+    if args.base is not None:
+        if not (args.base / "loyaute" / "__init__.py").is_file():
+            ap.error(f"{args.base}: no loyaute package there")
+        BASE.append(args.base.resolve())
+    names = [m for m in args.mixes.split(",") if m]
+    default = ("naive", "base-1", "loyaute-1", "base-2", "loyaute-2") if BASE else RUNNERS
+    runners = [r for r in (args.runners or ",".join(default)).split(",") if r]
+    for name in names:
+        if name not in MIXES:
+            ap.error(f"unknown mix {name}")
     for name in runners:
-        if name not in RUNNERS:
-            ap.error(f"unknown runner {name}")
+        if name not in RUNNERS + BASE_RUNNERS or (name in BASE_RUNNERS and not BASE):
+            ap.error(f"unknown runner {name} (base-N needs --base)")
+    mixes = {
+        name: Mix(
+            MIXES[name].format,
+            MIXES[name].mix,
+            args.lines or MIXES[name].lines,
+            args.files or MIXES[name].files,
+        )
+        for name in names
+    }
 
     info = machine()
     print(f"machine: {info['cores']} cores, {info['cpu']}, {info['memory']}, "
           f"Python {info['python']}, {info['date']}")  # fmt: skip
     generated: list[Path] = []
     folders: dict[str, Path] = {}
-    for fmt in formats:
-        folder = generate.data_dir(args.data, fmt, args.lines, args.files, args.seed)
-        if not generate.manifest_ok(folder, args.lines, args.files, args.seed):
-            generated.append(folder)
-        folders[fmt] = generate.generate(args.data, fmt, args.lines, args.files, args.seed)
+    for name, mix in mixes.items():
+        first = e2e_first_day(mix) if args.end_to_end else generate.FIRST_DAY
+        where = (args.data, mix.format, mix.lines, mix.files, args.seed, mix.mix, first)
+        if not generate.manifest_ok(generate.data_dir(*where), *where[2:]):
+            generated.append(generate.data_dir(*where))
+        folders[name] = generate.generate(
+            args.data, mix.format, mix.lines, mix.files, args.seed, mix=mix.mix, first_day=first
+        )
     if generated:
         # Fresh files are dirty pages: flush them now, not while the first runner is measured.
         os.sync()
 
     runs: list[Run] = []
+    starts: list[tuple[str, float]] = []
     try:
-        for fmt in formats:
-            paths = sorted(folders[fmt].glob("*.log"))
+        if args.end_to_end:
+            starts = startup(args.repeat)
+            for label, took in starts:
+                print(
+                    f"start-up: {label:<28} {took * 1000:7.0f} ms (best of {max(3, args.repeat)})"
+                )
+        for name, mix in mixes.items():
+            paths = sorted(folders[name].glob("*.log"))
             size = sum(p.stat().st_size for p in paths)
-            print(f"\n{fmt}: {len(paths)} file(s), {size / 1e6:,.0f} MB, {folders[fmt]}")
+            print(f"\n{name}: {len(paths)} file(s), {size / 1e6:,.0f} MB, {folders[name]}")
             if size > 0.8 * available_memory():
                 print("  warning: the files may not fit in the page cache; disk reads will count")
             print(f"  page cache warmed in {warm(paths):.1f} s")
+            if args.end_to_end and any(r != "naive" for r in runners):
+                e2e_template(name, mix, paths)
             for attempt in range(args.repeat):
                 for runner in runners:
-                    run = measure(runner, fmt, paths)
+                    run = (
+                        measure_e2e(runner, name, mix, paths)
+                        if args.end_to_end
+                        else measure(runner, mix.format, paths, mix=name)
+                    )
                     runs.append(run)
                     status = run.error or (
-                        f"{run.lines:,} lines, {run.events:,} events, {run.seconds:.2f} s, "
+                        f"{run.lines:,} lines, {run.events:,} events, {run.seconds:.2f} s "
+                        f"({run.cpu_seconds:.2f} CPU s), "
                         f"{run.rate / 1e6:.3f} M lines/s, peak RSS {run.peak_tree_mb:.0f} MB "
                         f"(PSS {run.peak_pss_mb:.0f}) over {run.processes} proc"
                     )
@@ -462,24 +784,41 @@ def main(argv: list[str] | None = None) -> int:
 
     shown = best_of(runs) if args.repeat > 1 else runs
     print()
+    mode = "end to end, whole processes" if args.end_to_end else "warm process, parsing"
     if args.repeat > 1:
-        print(f"best of {args.repeat} runs (peak RSS: highest of the runs)")
-    print(table(shown))
+        print(f"{mode}; best of {args.repeat} runs (peak RSS: highest of the runs)")
+    else:
+        print(mode)
+    print(table(shown, args.end_to_end))
     print()
-    for line in agreement(shown):
+    for line in spread(runs):
+        print(line)
+    for line in agreement(shown, args.end_to_end):
         print(line)
     for r in shown:
         if r.skipped:
             reasons = ", ".join(f"{k}={v:,}" for k, v in sorted(r.skipped.items()))
-            print(f"{r.format} {r.runner} skipped: {reasons}")
+            print(f"{r.label} {r.runner} skipped: {reasons}")
     print()
-    for line in verdicts(shown):
+    for line in verdicts(shown, args.end_to_end):
         print(line)
+    if starts:
+        floor = dict(starts)
+        ratio = floor["loyaute --help"] / floor['python -c "import typer"']
+        mark = "PASS" if ratio <= TARGET_STARTUP_RATIO else "MISS"
+        print(
+            f'{mark}  loyaute --help start-up: {ratio:.2f}× python -c "import typer" '
+            f"(target ≤ {TARGET_STARTUP_RATIO:.0f}×)"
+        )
 
     out = args.json or BENCH / "out" / f"results-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"machine": info, "args": {k: str(v) for k, v in vars(args).items()}}
+    payload: dict[str, object] = {
+        "machine": info,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
     payload["runs"] = [{**asdict(r), "lines_per_s": r.rate} for r in runs]
+    payload["startup_s"] = dict(starts)
     out.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"\nresults: {out}")
     return 1 if any(r.error for r in runs) else 0

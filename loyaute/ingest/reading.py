@@ -40,10 +40,20 @@ from loyaute.ingest.files import (
 from loyaute.sources import detect
 from loyaute.sources.base import SKIP_SCHEMA, Chunk, Parsed, Reason, Source
 
-# Arrow buffers through the system allocator: it gives a parsed block's memory back when the block
-# is done, where the default mimalloc pool keeps it (bench: peak RSS of an IIS worker 223 → 177 MB
-# at the same speed).
-pa.set_memory_pool(pa.system_memory_pool())
+
+def _memory_pool() -> pa.MemoryPool:
+    """Arrow buffers through jemalloc, which Arrow sets to give a parsed block's memory back as
+    soon as it is freed (as the system allocator does; the default mimalloc pool keeps it: peak
+    RSS of an IIS worker 223 → 177 MB), while reusing its pages: the system allocator maps fresh
+    pages for every block (1 M IIS lines: 185,000 page faults and 0.5 s of system time against
+    40,000 and 0.15 s, at the same peak RSS). The system allocator where Arrow has no jemalloc."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except (NotImplementedError, AttributeError):  # pragma: no cover - wheel without jemalloc
+        return pa.system_memory_pool()
+
+
+pa.set_memory_pool(_memory_pool())
 
 
 @dataclass

@@ -2,13 +2,15 @@
 
 ``#Fields:`` gives the layout and may be written again mid-file with another layout (after
 every restart), so the layout is re-read at each directive. Runs of lines under a known layout
-are parsed by Arrow's CSV reader and classified with vectorised kernels; lines cut from their
-header (an excerpt, a forwarded stream) are split in Python, locating the fields around the
-method and status as Elastic's IIS module does for its common layouts.
+are parsed by Arrow's CSV reader and classified on whole columns (each user name and URL stem
+judged once per worker); lines cut from their header (an excerpt, a forwarded stream) are split in
+Python, locating the fields around the method and status as Elastic's IIS module does for its
+common layouts. A UTF-8 byte order mark before the first line is ignored.
 
 A line is a trace when it has a user, a 2xx/3xx status, comes from the front-end site (the
-back-end site on port 444 logs every request again) and is not a health probe. IIS writes the
-line when the request completes, in UTC: ``start`` = logged time − ``time-taken``.
+back-end site on port 444 logs every request again), is not a health probe and was not refused by
+Exchange's forms sign-in (see ``_REFUSED_RE``). IIS writes the line when the request completes, in
+UTC: ``start`` = logged time − ``time-taken``.
 
 Interactive or background follows the table of FORMATS.md: OWA actions and phone commands a
 person makes are interactive; Outlook's MAPI/RPC/EWS sync, autodiscover, OWA notification
@@ -18,6 +20,7 @@ channels and ActiveSync Ping/Sync are background.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,10 +44,12 @@ from loyaute.sources.base import (
 )
 from loyaute.sources.columns import (
     Distinct,
-    mask_true,
+    Memo,
+    Vocabulary,
+    digits_to_int,
+    lengths,
     numpy_bool,
-    per_distinct,
-    to_int,
+    timestamps,
     utc_date_time,
 )
 from loyaute.sources.people import decode_text, login_reason
@@ -115,6 +120,8 @@ _CMD_RE = r"(?i)(?:^|[&?])cmd=(?P<verb>[A-Za-z]+)"
 _ACTION_RE = r"(?i)(?:^|[&?])action=(?P<verb>[A-Za-z]+)"
 _USER_QUERY_RE = r"(?i)(?:^|[&?])user=(?P<user>[^&]+)"
 _METHOD_RE = re.compile(rb"^[A-Z][A-Z_-]{1,20}$")
+BOM = b"\xef\xbb\xbf"
+"""The UTF-8 byte order mark some tools write before a file's first line."""
 
 
 EXCHANGE_BACKGROUND = frozenset({"mapi", "rpc", "ews", "autodiscover", "oab", "powershell"})
@@ -279,16 +286,17 @@ class ExchangeIisSource(Source):
     def sniff(self, head: Sequence[bytes]) -> int:
         """``#Software: Microsoft Internet Information Services`` / ``#Fields: date time``."""
         score = 0
-        for line in head:
+        for raw in head:
+            line = raw.removeprefix(BOM)
             low = line.lower()
             if low.startswith(b"#software: microsoft internet information services"):
                 score = max(score, 90)
             elif low.lstrip(b"# ").startswith(b"fields: date time"):
                 score = max(score, 85)
             elif re.match(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S", line):
-                parts = line.split(b" ")
-                if guess_fields(parts) is not None:
-                    exchange = stem_class(guess_fields(parts).get("stem"))  # type: ignore[union-attr]
+                found = guess_fields(line.split(b" "))
+                if found is not None:
+                    exchange = stem_class(found.get("stem"))
                     score = max(score, 75 if exchange != NOT_EXCHANGE else 55)
         return score
 
@@ -300,11 +308,13 @@ class ExchangeIisSource(Source):
         """The layout in force at ``offset``: the last ``#Fields`` directive before it."""
         at = max(data.rfind(b"\n#Fields:", 0, offset), data.rfind(b"\n# Fields:", 0, offset))
         if at < 0:
-            if not (data[:8] == b"#Fields:" or data[:9] == b"# Fields:"):
+            first = bytes(data[: min(offset, 16)]).removeprefix(BOM)
+            if not first.startswith((b"#Fields:", b"# Fields:")):
                 return None
             at = -1
         end = data.find(b"\n", at + 1, offset)
-        return parse_fields_directive(bytes(data[at + 1 : end if end >= 0 else offset]).rstrip())
+        directive = bytes(data[at + 1 : end if end >= 0 else offset]).removeprefix(BOM)
+        return parse_fields_directive(directive.rstrip())
 
     def parser_at(self, state: object | None) -> LineParser:
         """A parser starting mid-file under the given layout."""
@@ -315,33 +325,25 @@ class _IisParser(LineParser):
     def __init__(self, source: ExchangeIisSource, layout: Layout | None) -> None:
         self.source = source
         self.layout = layout
+        self.started = False
+        self.rules = _rules(source)
 
     def parse(self, chunk: Chunk) -> Parsed:
         data = bytes(chunk.data)
-        n = len(data)
-        if not n:
+        if not self.started:
+            # A UTF-8 byte order mark (Notepad, some log shippers) before the first line.
+            self.started = True
+            data = data.removeprefix(BOM)
+        if not data:
             return Parsed()
-        # One vectorised look at the block: where lines start, which are directives (``#``),
-        # which are blank, and where a carriage return stands alone. Runs between directives
-        # without blank lines or stray returns go to Arrow's CSV reader; the others line by line.
-        arr = np.frombuffer(data, dtype=np.uint8)
-        starts = np.flatnonzero(arr == 10) + 1
-        starts = np.concatenate(([0], starts[starts < n]))
-        first = arr[starts]
-        after = arr[np.minimum(starts + 1, n - 1)]
-        directives = starts[first == ord("#")].tolist()
-        blank = starts[(first == 10) | ((first == 13) & (after == 10) & (starts + 1 < n))]
-        returns = np.flatnonzero(arr == 13)
-        stray = returns[(returns + 1 >= n) | (arr[np.minimum(returns + 1, n - 1)] != 10)]
-        rough = np.sort(np.concatenate((blank, stray)))
-
+        n = len(data)
         parts: list[Parsed] = []
         line = chunk.first_line
         pos = 0
-        for at in [*directives, n]:
+        while pos < n:
+            at = _next_directive(data, pos)
             if at > pos:
-                lo, hi = np.searchsorted(rough, [pos, at])
-                parsed, count = self._segment(data[pos:at], line, clean=bool(hi == lo))
+                parsed, count = self._segment(data[pos:at], line)
                 parts.append(parsed)
                 line += count
             if at == n:
@@ -354,17 +356,35 @@ class _IisParser(LineParser):
             parts.append(_skips([line], Reason.HEADER))
             line += 1
             pos = end
-        return Parsed.concat(parts)
+        return parts[0] if len(parts) == 1 else Parsed.concat(parts)
 
-    def _segment(self, segment: bytes, first_line: int, clean: bool) -> tuple[Parsed, int]:
-        """A run of lines without directive; ``clean``: no blank line and no stray return."""
+    def _segment(self, segment: bytes, first_line: int) -> tuple[Parsed, int]:
+        """A run of lines without directive: Arrow's CSV reader under a usable layout, unless a
+        stray carriage return (which Arrow reads as a line end) or bytes that are not UTF-8 (which
+        its rejected-row hook cannot hand over) send it line by line."""
         layout = self.layout
-        clean = clean and layout is not None and layout.usable and _utf8(segment)
-        if clean and layout is not None:
-            cols, lines, pre = _read_layout(segment, first_line, layout)
+        if (
+            layout is not None
+            and layout.usable
+            and (b"\r" not in segment or segment.count(b"\r") == segment.count(b"\r\n"))
+            and _utf8(segment)
+        ):
+            batches, count = _read_layout(segment, first_line, layout)
         else:
-            cols, lines, pre = _read_lines(segment, first_line, layout)
-        return _classify(self.source, cols, lines, pre), len(lines)
+            lines = split_lines(segment)
+            cols, pre = _columns(lines, layout)
+            numbers = np.arange(first_line, first_line + len(lines), dtype=np.int64)
+            batches, count = [(cols, numbers, pre)], len(lines)
+        parsed = [_classify(self.rules, cols, numbers, pre) for cols, numbers, pre in batches]
+        return (parsed[0] if len(parsed) == 1 else Parsed.concat(parsed)), count
+
+
+def _next_directive(data: bytes, pos: int) -> int:
+    """Where the next line starting with ``#`` begins (``len(data)`` when none does)."""
+    at = data.find(b"#", pos)  # one byte: a memchr, much faster than searching b"\n#"
+    while at > pos and data[at - 1] != 0x0A:
+        at = data.find(b"#", at + 1)
+    return len(data) if at < 0 else at
 
 
 def _utf8(segment: bytes) -> bool:
@@ -393,15 +413,15 @@ def _skips(lines: list[int], reason: Reason) -> Parsed:
 
 
 Columns = dict[str, pa.Array]
+Batch = tuple[Columns, np.ndarray, np.ndarray]
+"""Columns by logical name, the line numbers, and per line a pre-decided reason code (0: none)."""
 
 
-def _read_layout(
-    segment: bytes, first_line: int, layout: Layout
-) -> tuple[Columns, np.ndarray, pa.Array]:
-    """Arrow's CSV reader over a run of lines sharing one layout."""
+def _read_layout(segment: bytes, first_line: int, layout: Layout) -> tuple[list[Batch], int]:
+    """Arrow's CSV reader over a run of lines sharing one layout; lines that do not fit it (a
+    blank line, a field more or less) are read again line by line, as a second batch."""
     names = [f"c{i}" for i in range(len(layout.names))]
-    positions = layout.positions
-    wanted = {logical: names[i] for logical, i in positions.items()}
+    wanted = {logical: names[i] for logical, i in layout.positions.items()}
     invalid: list[int] = []
 
     def on_invalid(row: pcsv.InvalidRow) -> str:
@@ -416,6 +436,7 @@ def _read_layout(
             quote_char=False,
             escape_char=False,
             newlines_in_values=False,
+            ignore_empty_lines=False,
             invalid_row_handler=on_invalid,
         ),
         convert_options=pcsv.ConvertOptions(
@@ -425,50 +446,40 @@ def _read_layout(
             check_utf8=False,
         ),
     )
-    total = table.num_rows + len(invalid)
+    rows = table.num_rows
+    total = rows + len(invalid)
     numbers = np.arange(first_line, first_line + total, dtype=np.int64)
     cols: Columns = {}
     for logical in LOGICAL:
         if logical in wanted:
             cols[logical] = table.column(wanted[logical]).combine_chunks()
         else:
-            cols[logical] = pa.nulls(table.num_rows, pa.binary())
-    pre = pa.nulls(table.num_rows, pa.string())
+            cols[logical] = pa.nulls(rows, pa.binary())
     if not invalid:
-        return cols, numbers, pre
-    # Rows that do not fit the declared layout get a second chance line by line (a layout
-    # change without a directive, an unencoded space); they are appended after the others.
+        return [(cols, numbers, np.zeros(rows, dtype=np.int8))], total
+    # Rows that do not fit the declared layout get a second chance line by line (a blank line,
+    # a layout change without a directive, an unencoded space).
     bad = np.asarray(invalid, dtype=np.int64) - 1
     keep = np.ones(total, dtype=bool)
     keep[bad] = False
     all_lines = split_lines(segment)
-    retry_cols, _, retry_pre = _columns([all_lines[i] for i in bad.tolist()], None)
-    cols = {k: pa.concat_arrays([cols[k], retry_cols[k]]) for k in LOGICAL}
-    pre = pa.concat_arrays([pre, retry_pre])
-    numbers = np.concatenate([numbers[keep], numbers[~keep]])
-    return cols, numbers, pre
+    retry_cols, retry_pre = _columns([all_lines[i] for i in bad.tolist()], None)
+    return [
+        (cols, numbers[keep], np.zeros(rows, dtype=np.int8)),
+        (retry_cols, numbers[bad], retry_pre),
+    ], total
 
 
-def _read_lines(
-    segment: bytes, first_line: int, layout: Layout | None
-) -> tuple[Columns, np.ndarray, pa.Array]:
-    """Line by line: for headerless runs and runs with blank lines or stray carriage returns."""
-    lines = split_lines(segment)
-    cols, n, pre = _columns(lines, layout)
-    return cols, np.arange(first_line, first_line + n, dtype=np.int64), pre
-
-
-def _columns(lines: list[bytes], layout: Layout | None) -> tuple[Columns, int, pa.Array]:
+def _columns(lines: list[bytes], layout: Layout | None) -> tuple[Columns, np.ndarray]:
     """Split lines in Python: by the layout when the width fits, else by ``guess_fields``."""
     values: dict[str, list[bytes | None]] = {logical: [] for logical in LOGICAL}
-    pre: list[str | None] = []
+    pre = np.zeros(len(lines), dtype=np.int8)
     positions = layout.positions if layout is not None and layout.usable else None
     width = len(layout.names) if layout is not None else 0
-    for raw in lines:
+    for row, raw in enumerate(lines):
         found: dict[str, bytes] | None = None
-        reason: str | None = None
         if not raw.strip():
-            reason = Reason.BLANK.value
+            pre[row] = CODE[Reason.BLANK]
         else:
             parts = raw.split(b" ")
             if positions is not None and len(parts) == width:
@@ -476,156 +487,211 @@ def _columns(lines: list[bytes], layout: Layout | None) -> tuple[Columns, int, p
             else:
                 found = guess_fields(parts)
                 if found is None:
-                    reason = Reason.MALFORMED.value
+                    pre[row] = CODE[Reason.MALFORMED]
         for logical in LOGICAL:
             values[logical].append(found.get(logical) if found else None)
-        pre.append(reason)
     cols = {logical: pa.array(values[logical], pa.binary()) for logical in LOGICAL}
-    return cols, len(lines), pa.array(pre, pa.string())
+    return cols, pre
 
 
-def _subset_classes(
-    classes: np.ndarray, which: int, query: pa.Array, pattern: str, interactive: frozenset[str]
-) -> None:
-    """Resolve a query-dependent stem class (ActiveSync Cmd, OWA action) in place."""
-    idx = np.flatnonzero(classes == which)
-    if not len(idx):
-        return
-    sub = query.take(pa.array(idx))
-    verb = pc.extract_regex(pc.fill_null(sub, b""), pattern)
-    names = pc.struct_field(verb, [0])
+# --- Classification --------------------------------------------------------------------------
 
-    mapped = pc.fill_null(
-        per_distinct(names, lambda verb: verb_class(verb, interactive), pa.int8()), BACKGROUND
+# Skip reasons as small codes, in the order the rules are checked (a line takes the first reason
+# that applies); code 0 is an event.
+ORDER: tuple[Reason, ...] = (
+    Reason.BLANK,
+    Reason.MALFORMED,
+    Reason.BAD_TIME,
+    Reason.PROBE,
+    Reason.BACKEND,
+    Reason.NOT_EXCHANGE,
+    Reason.NO_USER,
+    Reason.NOT_A_PERSON,
+    Reason.FAILED_STATUS,
+)
+CODE: dict[Reason | None, int] = {None: 0} | {reason: i + 1 for i, reason in enumerate(ORDER)}
+_REASON_TEXT = pa.array([None, *(r.value for r in ORDER)], pa.string())
+
+# Exchange's forms sign-in (its FBA module) refuses a request by sending the browser back to the
+# sign-in page (a 302) or by answering 440, and writes why into the logged query: a ``POST
+# /owa/auth.owa`` whose credentials the back end refused is logged with
+# ``&LogoffReason=NoCookiesGetOrE14AuthPost`` and status 302. The 302's target
+# (``/owa/auth/logon.aspx?…&reason=2``) is not in that line: IIS logs a request's own query and
+# status, never the answer's ``Location``. What the log does show is the next request, the
+# browser fetching the sign-in page again with ``reason=`` 2 (credentials refused), or 1 (signed
+# out), 3 (timed out), 4 (password changed). Neither line is a person reading mail: both are
+# skipped as ``failed_status`` (the refusal is a 401 of the back end turned into a redirect).
+# A sign-in that succeeds carries neither mark and stays interactive.
+_REFUSED_RE = r"(?i)(?:^|[&?])LogoffReason="
+_SIGN_IN_AGAIN_RE = r"(?i)(?:^|[&?])(?:LogoffReason=|reason=[1-9])"
+FORMS_GUARDED, SIGN_IN_PAGE = 1, 2
+_OK_STATUSES = pa.array([str(code).encode() for code in range(200, 400)], pa.binary())
+_REDIRECT = pa.array([b"302"], pa.binary())
+
+
+def _stem_info(raw: bytes) -> tuple[int, str | None, int]:
+    """Class, Exchange protocol, and whether Exchange's forms sign-in guards the stem (``/owa``,
+    ``/ecp``) or it is the sign-in page itself."""
+    stem = raw.decode("latin-1").lower().lstrip("/")
+    head, _, rest = stem.partition("/")
+    forms = SIGN_IN_PAGE if (head, rest) == ("owa", "auth/logon.aspx") else 0
+    forms = forms or (FORMS_GUARDED if head in ("owa", "ecp") else 0)
+    return stem_class(raw), protocol_of(raw), forms
+
+
+@lru_cache(maxsize=1 << 16)
+def _user_info(raw: bytes) -> tuple[int, str]:
+    """Reason code (0: a person) and the login as written, decoded."""
+    text = decode_text(raw)
+    return CODE[login_reason(text)], text
+
+
+_VOCABULARIES = threading.local()
+
+
+def _vocabularies() -> tuple[Vocabulary, Vocabulary]:
+    """URL stems and user names met so far by this thread's parsers: each value is judged once
+    per worker, not once per block or per file."""
+    try:
+        found: tuple[Vocabulary, Vocabulary] = _VOCABULARIES.pair
+    except AttributeError:
+        found = _VOCABULARIES.pair = (
+            Vocabulary(_stem_info, (NOT_EXCHANGE, None, 0)),
+            Vocabulary(_user_info, (CODE[Reason.NO_USER], None)),
+        )
+    return found
+
+
+@dataclass
+class _Rules:
+    """One source's settings, and the vocabularies of the thread parsing."""
+
+    backend: pa.Array
+    eas_verb: Memo[int]
+    owa_verb: Memo[int]
+    stems: Vocabulary
+    users: Vocabulary
+
+
+def _rules(source: ExchangeIisSource) -> _Rules:
+    eas, owa = source.interactive_activesync, source.interactive_owa
+    return _Rules(
+        pa.array(sorted(source.backend_ports), pa.binary()),
+        Memo(lambda v: verb_class(v, eas)),
+        Memo(lambda v: verb_class(v, owa)),
+        *_vocabularies(),
     )
-    classes[idx] = mapped.to_numpy(zero_copy_only=False)
 
 
-def _classify(source: ExchangeIisSource, cols: Columns, lines: np.ndarray, pre: pa.Array) -> Parsed:
+def _in(column: pa.Array, values: pa.Array) -> np.ndarray:
+    """Rows whose value is one of ``values`` (never a null row)."""
+    return numpy_bool(pc.is_in(column, value_set=values, skip_nulls=True))
+
+
+def _matching(query: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
+    """The given rows whose query matches ``pattern``."""
+    if not len(rows):
+        return rows
+    found: np.ndarray = rows[
+        numpy_bool(pc.match_substring_regex(query.take(pa.array(rows)), pattern))
+    ]
+    return found
+
+
+def _verbs(query: pa.Array, rows: np.ndarray, pattern: str, memo: Memo[int]) -> np.ndarray:
+    """The class of an ActiveSync command or an OWA action in the query of the given rows."""
+    sub = pc.fill_null(query.take(pa.array(rows)), b"")
+    verbs = Distinct(pc.struct_field(pc.extract_regex(sub, pattern), [0]))
+    return verbs.numpy(memo, BACKGROUND, np.int8)
+
+
+def _classify(rules: _Rules, cols: Columns, lines: np.ndarray, pre: np.ndarray) -> Parsed:
+    """Events and skips of one batch of rows, every check on whole columns."""
     n = len(lines)
     if n == 0:
         return Parsed()
-    ts = utc_date_time(cols["date"], cols["time"])
-    stems = Distinct(cols["stem"])
-    stem_classes = pc.fill_null(stems.map(stem_class, pa.int8()), NOT_EXCHANGE)
-    classes = np.array(stem_classes.to_numpy(zero_copy_only=False), dtype=np.int8)
-    activesync = classes == ACTIVESYNC
+    rules.stems.trim()
+    rules.users.trim()
+    ts, ts_ok = utc_date_time(cols["date"], cols["time"])
+    stem = rules.stems.lookup(cols["stem"])
+    klass = rules.stems.numpy(0, np.int8)[stem]
     query = cols["query"]
-    _subset_classes(classes, ACTIVESYNC, query, _CMD_RE, source.interactive_activesync)
-    _subset_classes(classes, OWA_SERVICE, query, _ACTION_RE, source.interactive_owa)
 
-    users = cols["user"]
-    user_values = Distinct(users)
-    user_reason = pc.if_else(
-        pc.is_null(users),
-        pa.scalar(Reason.NO_USER.value),
-        user_values.map(_user_reason, pa.string()),
-    )
-    logins = user_values.map(_login_text, pa.string())
-    # ActiveSync also names the user in the query (User=…) when cs-username is empty.
-    no_user = numpy_bool(pc.equal(user_reason, Reason.NO_USER.value))
-    eas_fallback = np.flatnonzero(no_user & activesync)
-    if len(eas_fallback):
-        logins, user_reason = _query_users(query, eas_fallback, logins, user_reason)
+    user = rules.users.lookup(cols["user"])
+    user_code = rules.users.numpy(0, np.int8)[user]
+    # ActiveSync also names the user in the query (User=…) when cs-username names nobody.
+    fallback = np.flatnonzero((user_code == CODE[Reason.NO_USER]) & (klass == ACTIVESYNC))
+    if len(fallback):
+        sub = pc.fill_null(query.take(pa.array(fallback)), b"")
+        named = rules.users.lookup(pc.struct_field(pc.extract_regex(sub, _USER_QUERY_RE), [0]))
+        has = named > 0
+        user[fallback[has]] = named[has]
+        user_code = rules.users.numpy(0, np.int8)[user]
 
-    probe_ua = per_distinct(cols["ua"], lambda v: v.startswith(b"AMProbe"), pa.bool_())
-    backend = per_distinct(cols["port"], lambda v: v in source.backend_ports, pa.bool_())
-    status_ok = per_distinct(
-        cols["status"],
-        lambda v: len(v) == 3 and v[:1] in (b"2", b"3") and v.isdigit(),
-        pa.bool_(),
-    )
-    classes_arr = pa.array(classes, pa.int8())
-    empty = None
-    for logical in ("date", "time", "stem", "user"):
-        col = pc.equal(pc.fill_null(pc.binary_length(cols[logical]), 0), 0)
-        empty = col if empty is None else pc.and_(empty, col)
-    pre = pc.if_else(pc.and_(pc.is_null(pre), empty), pa.scalar(Reason.BLANK.value), pre)
-    reason = pc.case_when(
-        pc.make_struct(
-            pc.is_valid(pre),
-            pc.is_null(ts),
-            mask_true(pc.or_(probe_ua, pc.equal(classes_arr, PROBE))),
-            mask_true(backend),
-            pc.equal(classes_arr, NOT_EXCHANGE),
-            pc.is_valid(user_reason),
-            pc.invert(mask_true(status_ok)),
-            field_names=[str(i) for i in range(7)],
-        ),
-        pre,
-        Reason.BAD_TIME.value,
-        Reason.PROBE.value,
-        Reason.BACKEND.value,
-        Reason.NOT_EXCHANGE.value,
-        user_reason,
-        Reason.FAILED_STATUS.value,
-    )
-    is_event = pc.is_null(reason)
-    taken_us = pc.multiply(to_int(cols["taken"]), 1000)
-    ts_ts = pc.cast(ts, pa.int64())
-    start = pc.subtract(ts_ts, taken_us)
-    apps = stems.map(protocol_of, pa.string())
-    line_arr = pa.array(lines, pa.int64())
-    interactive = pc.equal(classes_arr, INTERACTIVE)
-    event_ts = ts.filter(is_event).cast(TS_TYPE)
+    for which, pattern, memo in (
+        (ACTIVESYNC, _CMD_RE, rules.eas_verb),
+        (OWA_SERVICE, _ACTION_RE, rules.owa_verb),
+    ):
+        rows = np.flatnonzero(klass == which)
+        if len(rows):
+            klass[rows] = _verbs(query, rows, pattern, memo)
+
+    status_ok = _in(cols["status"], _OK_STATUSES)
+    forms = rules.stems.numpy(2, np.int8)[stem]
+    if forms.any():
+        guarded = (forms == FORMS_GUARDED) & _in(cols["status"], _REDIRECT)
+        status_ok[_matching(query, np.flatnonzero(guarded), _REFUSED_RE)] = False
+        again = (forms == SIGN_IN_PAGE) & status_ok
+        status_ok[_matching(query, np.flatnonzero(again), _SIGN_IN_AGAIN_RE)] = False
+
+    empty = (lengths(cols["date"]) == 0) & (lengths(cols["time"]) == 0)
+    empty &= (lengths(cols["stem"]) == 0) & (lengths(cols["user"]) == 0)
+    # The rules in reverse order: a line keeps the first reason that applies.
+    code = np.where(status_ok, 0, CODE[Reason.FAILED_STATUS]).astype(np.int8)
+    code = np.where(user_code != 0, user_code, code)
+    code[klass == NOT_EXCHANGE] = CODE[Reason.NOT_EXCHANGE]
+    code[_in(cols["port"], rules.backend)] = CODE[Reason.BACKEND]
+    probe = numpy_bool(pc.starts_with(cols["ua"], b"AMProbe")) | (klass == PROBE)
+    code[probe] = CODE[Reason.PROBE]
+    code[~ts_ok] = CODE[Reason.BAD_TIME]
+    code[empty & (pre == 0)] = CODE[Reason.BLANK]
+    code = np.where(pre != 0, pre, code)
+
+    taken, taken_ok = digits_to_int(cols["taken"])
+    ev = np.flatnonzero(code == 0)
+    sk = np.flatnonzero(code != 0)
+    logins = rules.users.arrow(1, pa.string())
+    event_ts = timestamps(ts[ev], None, TS_TYPE)
     events = pa.RecordBatch.from_arrays(
         [
-            line_arr.filter(is_event),
+            pa.array(lines[ev], pa.int64()),
             event_ts,
-            start.filter(is_event).cast(TS_TYPE),
+            timestamps(ts[ev] - taken[ev] * 1000, taken_ok[ev], TS_TYPE),
             event_ts,
-            logins.filter(is_event),
-            pa.repeat(pa.scalar("mail"), len(event_ts)),
-            interactive.filter(is_event),
-            apps.filter(is_event),
+            logins.take(pa.array(user[ev])),
+            _mail(len(ev)),
+            pa.array(klass[ev] == INTERACTIVE, pa.bool_()),
+            rules.stems.arrow(1, pa.string()).take(pa.array(stem[ev])),
         ],
         schema=EVENT_SCHEMA,
     )
-    is_skip = pc.invert(is_event)
-    skip_login = pc.if_else(
-        pc.equal(pc.fill_null(user_reason, ""), Reason.NO_USER.value),
-        pa.scalar(None, pa.string()),
-        logins,
-    )
+    # A skipped line keeps its login when it has one (not for "no user": slot 0 is null).
+    skip_login = np.where(user_code[sk] == CODE[Reason.NO_USER], 0, user[sk])
     skipped = pa.RecordBatch.from_arrays(
         [
-            line_arr.filter(is_skip),
-            reason.filter(is_skip),
-            ts.filter(is_skip).cast(TS_TYPE),
-            skip_login.filter(is_skip),
+            pa.array(lines[sk], pa.int64()),
+            _REASON_TEXT.take(pa.array(code[sk], pa.int8())),
+            timestamps(ts[sk], ts_ok[sk], TS_TYPE),
+            logins.take(pa.array(skip_login)),
         ],
         schema=SKIP_SCHEMA,
     )
     return Parsed(events, skipped)
 
 
-@lru_cache(maxsize=1 << 16)
-def _login_text(raw: bytes) -> str:
-    """A login as written, decoded (cached: the same few thousand logins fill every block)."""
-    return decode_text(raw)
+_MAIL_ROWS = pa.array(["mail"] * (1 << 16), pa.string())
 
 
-@lru_cache(maxsize=1 << 16)
-def _user_reason(raw: bytes) -> str | None:
-    reason = login_reason(decode_text(raw))
-    return reason.value if reason is not None else None
-
-
-def _query_users(
-    query: pa.Array, rows: np.ndarray, logins: pa.Array, user_reason: pa.Array
-) -> tuple[pa.Array, pa.Array]:
-    """Take the ``User=`` of the query for the given rows (as written, URL-encoding kept)."""
-    sub = pc.fill_null(query.take(pa.array(rows)), b"")
-    found = pc.struct_field(pc.extract_regex(sub, _USER_QUERY_RE), [0])
-    values = Distinct(found)
-    names = values.map(decode_text, pa.string())
-    reasons = values.map(_user_reason, pa.string())
-    has = numpy_bool(pc.is_valid(names))
-    if not has.any():
-        return logins, user_reason
-    mask = np.zeros(len(logins), dtype=bool)
-    mask[rows[has]] = True
-    keep = pa.array(has)
-    logins = pc.replace_with_mask(logins, pa.array(mask), names.filter(keep))
-    user_reason = pc.replace_with_mask(user_reason, pa.array(mask), reasons.filter(keep))
-    return logins, user_reason
+def _mail(n: int) -> pa.Array:
+    """The category column: a slice of one shared array (no copy) for blocks up to 65,536 rows."""
+    return _MAIL_ROWS.slice(0, n) if n <= len(_MAIL_ROWS) else pa.repeat(pa.scalar("mail"), n)
