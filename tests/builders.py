@@ -183,8 +183,9 @@ def iis_file(folder: Path, name: str, lines: list[str]) -> Path:
 
 
 def run_ingest(ws: Workspace, paths: list[Path], **kwargs: Any) -> IngestReport:
-    """Ingest in this process (one worker)."""
-    return ingest(ws, [str(p) for p in paths], engine=LocalEngine(1), who=SYSTEM, **kwargs)
+    """Ingest in this process (one worker, unless ``engine`` says otherwise)."""
+    kwargs.setdefault("engine", LocalEngine(1))
+    return ingest(ws, [str(p) for p in paths], who=SYSTEM, **kwargs)
 
 
 def stored(ws: Workspace) -> set[tuple[str, str, str, str, str]]:

@@ -15,9 +15,11 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from loyaute.errors import LoyauteError
 from loyaute.ingest.files import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_MAX_LINE_BYTES,
@@ -60,7 +62,9 @@ class Engine(Protocol):
 
     capabilities: frozenset[str]
 
-    def map(self, fn: Callable[[Task], R], tasks: Sequence[Task]) -> Iterator[R]: ...
+    def map(
+        self, fn: Callable[[Task], R], tasks: Sequence[Task], lost: Lost[R] | None = None
+    ) -> Iterator[R]: ...
 
     def map_reduce(
         self,
@@ -69,7 +73,24 @@ class Engine(Protocol):
         key: Callable[[R], str],
         merge: Callable[[R, R], R],
         on_progress: Callable[[int, int], None] | None = None,
+        lost: Lost[R] | None = None,
     ) -> Iterator[R]: ...
+
+
+Lost = Callable[[Task, str], R]
+"""What stands for the result of a task whose process died (killed, out of memory) each time it
+ran: given the task and a French/English reason, so that its file alone is reported failed.
+Without it, such a death stops the run (``WorkerDied``)."""
+
+
+class WorkerDied(LoyauteError):
+    """A worker process died while reading and no ``lost`` result was given for its task."""
+
+
+LOST_REASON = (
+    "le processus qui lisait ce fichier s'est arrêté brutalement, deux fois (mémoire épuisée, "
+    "arrêt forcé ?) / the process reading this file died, twice (out of memory, killed?)"
+)
 
 
 def default_workers() -> int:
@@ -120,11 +141,16 @@ class LocalEngine:
         self.workers = workers or default_workers()
         self.parallel_min_bytes = parallel_min_bytes
 
-    def map(self, fn: Callable[[Task], R], tasks: Sequence[Task]) -> Iterator[R]:
+    def map(
+        self, fn: Callable[[Task], R], tasks: Sequence[Task], lost: Lost[R] | None = None
+    ) -> Iterator[R]:
         """Run ``fn`` on every task; in-process when one worker, one task or a little log
         (``parallel_min_bytes``) is enough.
 
-        Results come in no promised order."""
+        A worker process that dies (killed, out of memory) breaks its pool: the tasks that were
+        running then, and those not started, run again one at a time in a process of their own,
+        so the task that kills its process again is the only one lost (``lost``), and the other
+        files go through. Results come in no promised order."""
         if self.workers <= 1 or len(tasks) <= 1 or _work(tasks) < self.parallel_min_bytes:
             for task in tasks:
                 yield fn(task)
@@ -136,8 +162,10 @@ class LocalEngine:
         ctx.set_forkserver_preload(["__main__", _module_of(fn), "pyarrow", "numpy"])
         processes = min(self.workers - 1, len(tasks) - 1)
         work = _Work(tasks)
-        back: queue.SimpleQueue[Future[R] | BaseException | None] = queue.SimpleQueue()
+        back: queue.SimpleQueue[tuple[Task, Future[R]] | BaseException | None] = queue.SimpleQueue()
         stop = threading.Event()
+        broken = False
+        again: list[Task] = []
         with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
             feeder = threading.Thread(
                 target=_feed, args=(pool, fn, work, processes, back, stop), daemon=True
@@ -148,19 +176,30 @@ class LocalEngine:
                 while feeding or not back.empty():
                     # Results the processes sent back first, then a task here if one is left,
                     # else wait for the processes.
-                    if not back.empty() or (mine := work.take_back()) is None:
+                    if not back.empty() or broken or (mine := work.take_back()) is None:
                         item = back.get()
                         if item is None:
                             feeding = False
+                        elif isinstance(item, BrokenProcessPool):
+                            broken = True
                         elif isinstance(item, BaseException):
                             raise item
                         else:
-                            yield item.result()
+                            task, future = item
+                            try:
+                                result = future.result()
+                            except BrokenProcessPool:
+                                broken = True
+                                again.append(task)
+                                continue
+                            yield result
                         continue
                     yield fn(mine)
             finally:
                 stop.set()
                 feeder.join()
+        for task in again + work.take_all():
+            yield _alone(ctx, fn, task, lost)
 
     def map_reduce(
         self,
@@ -169,10 +208,11 @@ class LocalEngine:
         key: Callable[[R], str],
         merge: Callable[[R, R], R],
         on_progress: Callable[[int, int], None] | None = None,
+        lost: Lost[R] | None = None,
     ) -> Iterator[R]:
         """Map in worker processes; merge per key here, as results arrive."""
         merged: dict[str, R] = {}
-        for done, result in enumerate(self.map(fn, tasks), 1):
+        for done, result in enumerate(self.map(fn, tasks, lost), 1):
             k = key(result)
             merged[k] = merge(merged[k], result) if k in merged else result
             if on_progress is not None:
@@ -216,30 +256,64 @@ class _Work:
         with self._lock:
             return self._tasks.pop() if self._tasks else None
 
+    def put_back(self, task: Task) -> None:
+        """A task taken but not started (its pool broke first)."""
+        with self._lock:
+            self._tasks.appendleft(task)
+
+    def take_all(self) -> list[Task]:
+        """Every task left."""
+        with self._lock:
+            left = list(self._tasks)
+            self._tasks.clear()
+            return left
+
+
+def _alone(
+    ctx: multiprocessing.context.ForkServerContext,
+    fn: Callable[[Task], R],
+    task: Task,
+    lost: Lost[R] | None,
+) -> R:
+    """Run one task in a process of its own, after a worker died: if this process dies too,
+    the task is the cause and only its result is lost."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        try:
+            return pool.submit(fn, task).result()
+        except BrokenProcessPool:
+            if lost is None:
+                raise WorkerDied(f"{task.path}: {LOST_REASON}") from None
+            return lost(task, LOST_REASON)
+
 
 def _feed(
     pool: ProcessPoolExecutor,
     fn: Callable[[Task], R],
     work: _Work,
     processes: int,
-    back: queue.SimpleQueue[Future[R] | BaseException | None],
+    back: queue.SimpleQueue[tuple[Task, Future[R]] | BaseException | None],
     stop: threading.Event,
 ) -> None:
-    """Keep every process busy with the largest task left; hand each finished future back, then
-    None. A failure to submit (a broken pool) is handed back as the exception."""
-    running: set[Future[R]] = set()
+    """Keep every process busy with the largest task left; hand each finished future back with
+    its task, then None. A failure to submit (a broken pool) is handed back as the exception,
+    its task put back."""
+    running: dict[Future[R], Task] = {}
     try:
         while not stop.is_set():
             while len(running) < processes and not stop.is_set():
                 task = work.take_front()
                 if task is None:
                     break
-                running.add(pool.submit(fn, task))
+                try:
+                    running[pool.submit(fn, task)] = task
+                except BaseException:
+                    work.put_back(task)
+                    raise
             if not running:
                 break
-            done, running = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                back.put(future)
+                back.put((running.pop(future), future))
     except BaseException as exc:  # handed to the parent's thread, which raises it
         back.put(exc)
     finally:

@@ -12,6 +12,7 @@ run leaves.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
 import time
@@ -78,9 +79,14 @@ class MapSettings:
 
 def _fault_injection(task: Task, where: str) -> None:
     """Tests of engine failures: ``<dir>`` kills the worker process on a task's first attempt (a
-    marker file in that folder remembers it), ``always`` on every attempt. Set through
-    ``ingest(fail_task=…)`` or ``LOYAUTE_FAIL_TASK``; empty in normal use."""
+    marker file in that folder remembers it), ``always`` on every attempt, ``kill:<file name>``
+    every process but the main one that reads that file. Set through ``ingest(fail_task=…)`` or
+    ``LOYAUTE_FAIL_TASK``; empty in normal use."""
     if not where:
+        return
+    if where.startswith("kill:"):
+        if task.path.name == where[5:] and multiprocessing.parent_process() is not None:
+            os._exit(137)
         return
     if where != "always":
         marker = Path(where) / hashlib.sha256(f"{task.path}{task.byte_range}".encode()).hexdigest()
@@ -138,6 +144,13 @@ def _examples(
             raw = lines[row["line"] - first].decode("utf-8", "replace").rstrip("\r")
             out.append((row["line"], row["reason"], mask(raw)))
     return out
+
+
+def lost_task(task: Task, reason: str) -> TaskResult:
+    """The result of a task whose worker process died each time it ran: its file fails."""
+    return TaskResult(
+        FileResult(str(task.path), task.source.name, error=reason), KEY_SCHEMA.empty_table()
+    )
 
 
 def result_key(result: TaskResult) -> str:
@@ -365,7 +378,7 @@ def _ingest(
         ws.settings.ingest.max_line_bytes,
     )
     per_file = engine.map_reduce(
-        _MapCall(map_settings), tasks, result_key, merge_results, on_progress
+        _MapCall(map_settings), tasks, result_key, merge_results, on_progress, lost_task
     )
 
     entries = {f.path: f for f in report.files}

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from loyaute.errors import LoyauteError, UsageError
 from loyaute.i18n import tr
-from loyaute.ingest.engine import Task
+from loyaute.ingest.engine import Lost, Task
 
 R = TypeVar("R")
 
@@ -102,8 +102,11 @@ class SparkEngine:
         """Parallelism of the cluster, to cut big files into as many ranges."""
         return int(self.session().sparkContext.defaultParallelism)
 
-    def map(self, fn: Callable[[Task], R], tasks: Sequence[Task]) -> Iterator[R]:
-        """Run ``fn`` on every task on the executors."""
+    def map(
+        self, fn: Callable[[Task], R], tasks: Sequence[Task], lost: Lost[R] | None = None
+    ) -> Iterator[R]:
+        """Run ``fn`` on every task on the executors (Spark retries a task whose executor died;
+        ``lost`` is not needed)."""
         if not tasks:
             return iter(())
         sc = self.session().sparkContext
@@ -116,6 +119,7 @@ class SparkEngine:
         key: Callable[[R], str],
         merge: Callable[[R, R], R],
         on_progress: Callable[[int, int], None] | None = None,
+        lost: Lost[R] | None = None,
     ) -> Iterator[R]:
         """Map on the executors, merge results sharing a key there too, bring back one per key."""
         if not tasks:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
+import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from loyaute.config import Settings
-from loyaute.ingest.engine import LocalEngine, Task, plan
+from loyaute.ingest.engine import LocalEngine, Task, WorkerDied, plan
 from loyaute.ingest.reading import FileResult, summarize, summarize_task
 from loyaute.sources import build_sources
 from tests.conftest import FIXTURES
@@ -86,3 +91,51 @@ def test_single_worker_runs_in_process() -> None:
     task = Task(FIXTURES / "fortigate" / "vpn_day.log", SOURCES["fortigate"])
     results = list(LocalEngine(workers=1).map(summarize_task, [task]))
     assert results[0].events == 8
+
+
+def _die_reading_poison(task: Task) -> tuple[str, str]:
+    """A map function whose worker process dies on ``poison.log`` (as a SIGBUS or the OOM
+    killer would kill it); the other files take a moment in the parent, so that a worker process
+    is the one that takes the poison (the largest task, taken first from the front)."""
+    if multiprocessing.parent_process() is None:
+        time.sleep(0.5)
+    elif task.path.name == "poison.log":
+        os._exit(137)
+    return ("read", task.path.name)
+
+
+def _lost(task: Task, reason: str) -> tuple[str, str]:
+    return ("lost", f"{task.path.name}: {reason}")
+
+
+def _poison_tasks(tmp_path: Path) -> list[Task]:
+    files = {"poison.log": 40_000, "a.log": 100, "b.log": 200, "c.log": 300}
+    for name, size in files.items():
+        (tmp_path / name).write_bytes(b"x\n" * size)
+    tasks = plan([(tmp_path / n, SOURCES["fortigate"]) for n in files], workers=2)
+    assert tasks[0].path.name == "poison.log"
+    return tasks
+
+
+def test_a_worker_that_dies_loses_only_its_own_task(tmp_path: Path) -> None:
+    """Issue 10, finding 3: a worker killed while reading broke the pool, and the whole ingest
+    stopped with a ``BrokenProcessPool`` traceback. Now the tasks that were running and those
+    not started run again one at a time: the task that kills its process again is reported
+    lost, every other one gives its result."""
+    engine = LocalEngine(workers=2, parallel_min_bytes=0)
+    results = set(engine.map(_die_reading_poison, _poison_tasks(tmp_path), _lost))
+    assert {r for r in results if r[0] == "read"} == {
+        ("read", "a.log"),
+        ("read", "b.log"),
+        ("read", "c.log"),
+    }
+    lost = [r for r in results if r[0] == "lost"]
+    assert len(lost) == 1
+    assert lost[0][1].startswith("poison.log: le processus qui lisait ce fichier")
+
+
+def test_a_dead_worker_without_a_stand_in_stops_the_run_with_a_message(tmp_path: Path) -> None:
+    """No ``lost`` result given: the run stops with a named error, not a pool's traceback."""
+    engine = LocalEngine(workers=2, parallel_min_bytes=0)
+    with pytest.raises(WorkerDied, match=r"poison\.log"):
+        list(engine.map(_die_reading_poison, _poison_tasks(tmp_path)))

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from loyaute.cli import app
 from loyaute.clock import FixedClock
 from loyaute.demo import logs as demo_logs
+from loyaute.ingest.engine import LocalEngine
 from loyaute.ingest.files import iter_blocks
 from loyaute.store.records import ActivityStore
 from loyaute.workspace import Workspace
@@ -259,3 +260,34 @@ def test_a_file_with_no_readable_line_under_format_fails(tmp_path: Path) -> None
     assert shown.exit_code == 1, shown.output
     assert "aucune ligne lisible au format exchange-iis" in shown.output
     assert "Traceback" not in shown.output
+
+
+def test_a_reader_killed_mid_ingest_fails_its_file_alone(tmp_path: Path) -> None:
+    """Finding 3 (the pool): the worker reading the VPN log dies every time it reads it (as the
+    OOM killer would kill it). That file fails with the reason; the mail log of the same run is
+    stored; nothing is marked read that was not."""
+    ws = make_workspace(tmp_path)
+    folder = tmp_path / "logs"
+    iis_file(folder, "u_ex260323.log", [owa("jdupont", local(MON, 9))])
+    sessions = []
+    for i in range(3000):
+        sessions += vpn_session("hpetit", local(TUE, 8, i % 60), local(TUE, 11), 1000 + i)
+    write_logs(folder, "vpn.log", sessions)
+    report = run_ingest(
+        ws,
+        [folder],
+        engine=LocalEngine(2, parallel_min_bytes=0),
+        fail_task="kill:vpn.log",
+    )
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert by_name["vpn.log"].status == "failed"
+    assert "s'est arrêté brutalement" in by_name["vpn.log"].message
+    assert by_name["u_ex260323.log"].status == "ingested"
+    assert report.failed
+    assert stored(ws) == {("A1", "2026-03-23", "AM", "telework", "mail")}
+    again = run_ingest(ws, [folder])  # in-process this time: the VPN log is read
+    assert {Path(f.path).name: f.status for f in again.files} == {
+        "vpn.log": "ingested",
+        "u_ex260323.log": "already",
+    }
+    ws.close()
