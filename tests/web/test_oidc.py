@@ -297,3 +297,66 @@ def test_local_passwords_can_be_switched_off(tmp_path: Path, client: httpx.Clien
             ]
     finally:
         served.stop()
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def browser_sign_in(browser: Any, site: Site, login: str) -> Any:
+    """Sign in from loyaute's sign-in page through the provider's; the page where it lands."""
+    context = browser.new_context(locale="fr-FR")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(site.app.base + "/login")
+    page.click("#oidc")
+    page.wait_for_url(f"{site.idp.issuer}/**")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+def test_an_agent_and_an_hr_reviewer_sign_in_in_a_browser(site: Site, browser: Any) -> None:
+    """Through the provider's own pages and back: each lands on their home, signed in with a
+    session the browser keeps (SameSite=Strict although the sign-in came from another site);
+    signing out ends the loyaute session and the provider's."""
+    agent = browser_sign_in(browser, site, "jdupont")
+    agent.wait_for_url(site.app.base + "/me")
+    assert "jdupont" in agent.inner_text("header")
+    hr = browser_sign_in(browser, site, "pdurand")
+    hr.wait_for_url(site.app.base + "/hr")
+    assert "Dossiers d'examen" in hr.inner_text("nav")
+    hr.context.close()
+
+    agent.click("header form button[type=submit]")  # Se déconnecter
+    agent.wait_for_url(f"{site.idp.issuer}/**")  # the provider's sign-out
+    agent.click("button[name=logout]")
+    agent.wait_for_url(site.app.base + "/login")
+    agent.goto(site.app.base + "/me")
+    assert agent.url == site.app.base + "/login"
+    # the provider's session is over too: a new sign-in asks for the login again
+    agent.click("#oidc")
+    agent.wait_for_selector("input[name=login]")
+    agent.context.close()

@@ -106,14 +106,17 @@ def logout(ctx: Ctx = guard(SIGNED_IN), csrf: str = Form("")) -> Response:
     """Sign out: the loyaute session ends; a person signed in through the identity provider is
     then sent to the provider's own sign-out (RP-initiated logout), when it offers one."""
     check_csrf(ctx, csrf)
-    target = "/login"
-    account = who(ctx)
-    row = ctx.ws.db.accounts.get(account.login)
+    row = ctx.ws.db.accounts.get(who(ctx).login)
+    provider = None
     if row is not None and row.origin == "oidc" and ctx.ws.settings.oidc.enabled:
         from loyaute.web.views.oidc import provider_sign_out  # noqa: PLC0415
 
-        target = provider_sign_out(ctx) or target
-    response = RedirectResponse(target, status_code=303)
+        provider = provider_sign_out(ctx)
+    response: Response = RedirectResponse("/login", status_code=303)
+    if provider is not None:
+        # a page that moves on by itself: the content policy's form-action 'self' forbids a
+        # form's redirect to another site
+        response = render(ctx, "signed_out.html", target=provider)
     end_session(ctx, response)
     return response
 
