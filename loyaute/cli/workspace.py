@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         if changes.gone:
             out.print(
                 tr(
-                    f"{len(changes.gone)} agent(s) absent(s) du fichier marqué(s) comme parti(s) : "
+                    f"{len(changes.gone)} agent(s) qui ne figurent plus dans le fichier marqué(s) comme parti(s) : "
                     "leurs données restent jusqu'à leur durée de conservation.",
                     f"{len(changes.gone)} agent(s) missing from the file marked as departed: "
                     "their data stays until its retention ends.",
