@@ -125,7 +125,7 @@ class OidcRefusal(LoyauteError):
     @property
     def status(self) -> int:
         """HTTP status of the refusal page."""
-        return 503 if self.kind == "provider_down" else 403
+        return {"provider_down": 503, "disabled": 404}.get(self.kind, 403)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from loyaute.errors import WorkspaceError
+from loyaute.config import Settings
+from loyaute.errors import ConfigProblem, LoyauteError, WorkspaceError
 from loyaute.i18n import tr
 
 
@@ -44,3 +45,19 @@ def read_secret(path: Path, setting: str) -> str:
     if not text:
         raise WorkspaceError(tr(f"{setting} : {path} est vide", f"{setting}: {path} is empty"))
     return text
+
+
+def secret_problems(home: Path, settings: Settings) -> list[ConfigProblem]:
+    """``config check``: the secret files the settings need are there, owner-only, not empty."""
+    wanted = []
+    if settings.oidc.enabled:
+        wanted.append(("oidc.client_secret_file", settings.oidc.client_secret_file))
+    if settings.directory.ldap.url:
+        wanted.append(("directory.ldap.password_file", settings.directory.ldap.password_file))
+    problems = []
+    for key, value in wanted:
+        try:
+            read_secret(resolve(home, value), key)
+        except LoyauteError as exc:
+            problems.append(ConfigProblem(f"loyaute.toml:{key}", exc.message))
+    return problems

@@ -377,3 +377,11 @@ def test_a_clear_text_connection_is_refused_by_the_configuration() -> None:
 def test_proxy_addresses_keep_smtp_addresses_only() -> None:
     values = ["SMTP:Jean.Dupont@lenord.fr", "smtp:jd@lenord.fr", "X500:/o=LeNord/cn=jd", "sip:jd@x"]
     assert login_values(values) == ["Jean.Dupont@lenord.fr", "jd@lenord.fr"]
+
+
+def test_config_check_names_a_missing_bind_password_file(slapd: Slapd, tmp_path: Path) -> None:
+    home = workspace(tmp_path, slapd)
+    (home / "secrets" / "ldap-bind-password").unlink()
+    result = CliRunner().invoke(app, ["--home", str(home), "config", "check"])
+    assert result.exit_code == 78
+    assert "directory.ldap.password_file" in result.output

@@ -57,6 +57,10 @@ SUCCESS = {
     ("POST", "/hr/cases/{case_id}/close"): 303,
     ("POST", "/dpo/purge"): 303,
     ("POST", "/manager/statement/validate"): 303,
+    # the demo keeps local accounts: provider sign-in is off, and says so (tests/web/test_oidc.py
+    # signs in through a real provider)
+    ("GET", "/auth/oidc/start"): 404,
+    ("GET", "/auth/oidc/callback"): 404,
 }
 """The status of a granted request (200 otherwise)."""
 
