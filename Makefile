@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EXTRAS ?= test,spark
 
-.PHONY: install test lint typecheck unit demo parse-examples bench clean
+.PHONY: install node-test-deps test lint typecheck unit demo parse-examples bench clean
 
 $(BIN)/.installed-$(EXTRAS): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,13 @@ $(BIN)/.installed-$(EXTRAS): pyproject.toml
 
 install: $(BIN)/.installed-$(EXTRAS)
 
+# The OpenID provider the sign-in tests run (npm's oidc-provider), pinned by its lock file.
+NODE_DIR := tests/idp/node
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+node-test-deps: $(NODE_DIR)/node_modules/.package-lock.json
+
 lint: install
 	$(BIN)/ruff format --check loyaute tests bench
 	$(BIN)/ruff check loyaute tests bench
@@ -22,7 +29,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install node-test-deps
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -37,4 +44,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(NODE_DIR)/node_modules

@@ -176,6 +176,7 @@ def _authenticate(
     row = db.accounts.get(login)
     refused = (
         row is None
+        or row.origin != "local"  # an account of the identity provider has no password here
         or db.signins.is_disabled(login)
         or must_wait(db, clock, login, address, settings) is not None
     )
@@ -289,3 +290,50 @@ def revoke_token(db: Database, clock: Clock, account: Identity, token_id: int) -
         raise InputError(
             tr(f"jeton {token_id} inconnu ou déjà révoqué", f"token {token_id} unknown or revoked")
         )
+
+
+OIDC_PENDING_MINUTES = 10
+"""How long a sign-in begun at the identity provider may take to come back."""
+
+
+def provider_account(
+    db: Database, clock: Clock, subject: str, login: str, role: str, agent_id: str
+) -> Identity:
+    """The account of a person the identity provider signed in (created on first sign-in;
+    role and agent refreshed at each one, as the groups and the directory say today). A local
+    account with the same login is never taken over: ``DuplicateAccount``."""
+    existing = db.accounts.by_subject(subject)
+    if existing is None:
+        db.accounts.save_oidc(login, subject, role, agent_id, _now(clock))
+        return Identity(login, Role(role), agent_id)
+    db.accounts.save_oidc(existing.login, subject, role, agent_id, _now(clock))
+    return Identity(existing.login, Role(role), agent_id)
+
+
+def begin_provider_sign_in(
+    db: Database, clock: Clock, state: str, browser: str, nonce: str, verifier: str
+) -> None:
+    """Keep a sign-in begun at the provider (only hashes of the state and of the browser's
+    binding cookie; unfinished ones older than ten minutes are forgotten)."""
+    now = clock.now()
+    db.accounts.delete_pending_before(
+        (now - timedelta(minutes=OIDC_PENDING_MINUTES)).isoformat(timespec="seconds")
+    )
+    db.accounts.add_pending(digest(state), digest(browser), nonce, verifier, _now(clock))
+
+
+def finish_provider_sign_in(
+    db: Database, clock: Clock, state: str, browser: str
+) -> tuple[str, str] | None:
+    """(nonce, verifier) of the sign-in this state began in this browser, used up; None when
+    unknown, already used, expired or begun in another browser."""
+    if not state:
+        return None
+    row = db.accounts.take_pending(digest(state))
+    if row is None:
+        return None
+    browser_hash, nonce, verifier, created = row
+    fresh = clock.now() - datetime.fromisoformat(created) <= timedelta(minutes=OIDC_PENDING_MINUTES)
+    if not fresh or not browser or not secrets.compare_digest(browser_hash, digest(browser)):
+        return None
+    return nonce, verifier

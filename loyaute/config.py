@@ -110,6 +110,84 @@ class ScheduleSettings(Model):
     code_column: str = Field("code", description="Column of the schedule code.")
 
 
+class LdapAttributes(Model):
+    """Which LDAP attribute holds each directory field (Active Directory names by default)."""
+
+    agent_id: str = Field("employeeID", description="Stable agent identifier.")
+    display_name: str = Field("displayName", description="Name shown in review cases.")
+    service: str = Field("department", description="Service (aggregation unit).")
+    job_family: str = Field("title", description="Job family (eligibility, B5).")
+    manager: str = Field(
+        "manager",
+        description="The manager: a DN (Active Directory) resolved to that entry's agent id, or "
+        "the manager's agent id itself.",
+    )
+    logins: list[str] = Field(
+        ["sAMAccountName", "userPrincipalName", "mail", "proxyAddresses"],
+        description="Every attribute holding a login the agent may appear under in the logs "
+        "(`smtp:`/`SMTP:` prefixes of proxyAddresses are removed; other address types are "
+        "ignored).",
+    )
+
+
+class LdapSettings(Model):
+    """Where and how `directory sync` reads the directory (LDAPS or StartTLS, simple bind)."""
+
+    url: str = Field(
+        "",
+        description="Server URL, ldaps://host[:port] or ldap://host[:port] with start_tls "
+        "(empty: sync not configured).",
+    )
+    start_tls: bool = Field(False, description="Upgrade an ldap:// connection with StartTLS.")
+    ca_file: str = Field(
+        "", description="CA certificates (PEM) that sign the server's certificate (empty: system)."
+    )
+    bind_dn: str = Field("", description="DN (or user@domain) of the read-only service account.")
+    password_file: str = Field(
+        "secrets/ldap-bind-password",
+        description="File holding the bind password (mode 0600), relative to the workspace or "
+        "absolute. Never in loyaute.toml.",
+    )
+    base_dn: str = Field("", description="Where the search starts.")
+    filter: str = Field(
+        "(&(objectCategory=person)(objectClass=user)"
+        "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
+        description="LDAP filter of the agents (default: enabled Active Directory users).",
+    )
+    page_size: int = Field(
+        500, ge=10, le=5000, description="Entries per page of the paged search (RFC 2696)."
+    )
+    timeout_seconds: int = Field(10, ge=1, le=300, description="Connection and answer timeout.")
+    max_removed_share: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="A sync that would remove more than this share of the agents stops and "
+        "asks for --confirm (a broken filter must not empty the directory).",
+    )
+    attributes: LdapAttributes = Field(default_factory=LdapAttributes)
+
+    @model_validator(mode="after")
+    def _tls(self) -> LdapSettings:
+        if not self.url:
+            return self
+        scheme = self.url.partition("://")[0].lower()
+        if scheme not in ("ldap", "ldaps"):
+            raise ValueError("url : ldaps://… ou ldap://… / url: ldaps://… or ldap://…")
+        if scheme == "ldap" and not self.start_tls:
+            raise ValueError(
+                "ldap:// sans start_tls : le mot de passe passerait en clair ; ldaps:// ou "
+                "start_tls = true / ldap:// without start_tls would send the password in clear"
+            )
+        if scheme == "ldaps" and self.start_tls:
+            raise ValueError(
+                "ldaps:// est déjà chiffré : start_tls = false / ldaps:// with start_tls"
+            )
+        if not self.base_dn:
+            raise ValueError("base_dn est requis / base_dn is required")
+        return self
+
+
 class DirectorySettings(Model):
     """How the agent directory export is read (column names of a real export)."""
 
@@ -119,6 +197,95 @@ class DirectorySettings(Model):
     job_family_column: str = Field("job_family", description="Job family (eligibility, B5).")
     manager_id_column: str = Field("manager_id", description="Agent id of the manager.")
     logins_column: str = Field("logins", description="Logins separated by ';' or '|'.")
+    ldap: LdapSettings = Field(
+        default_factory=LdapSettings,
+        description="`loyaute directory sync`: the directory read from LDAP / Active Directory.",
+    )
+
+
+class RoleGroup(Model):
+    """One group of the provider and the loyaute role it gives."""
+
+    group: str = Field(description="Group name as the provider's groups claim writes it.")
+    role: Literal["agent", "manager", "hr_reviewer", "dpo", "operator", "staff_rep"] = Field(
+        description="Role given to its members."
+    )
+
+
+class OidcSettings(Model):
+    """Sign-in with the organisation's OpenID Connect provider (ADFS, Entra ID, Keycloak,
+    authentic2)."""
+
+    enabled: bool = Field(False, description="Offer sign-in with the provider.")
+    issuer: str = Field(
+        "",
+        description="Issuer URL; its /.well-known/openid-configuration gives the endpoints and "
+        "keys.",
+    )
+    client_id: str = Field("", description="Client id of loyaute at the provider.")
+    client_secret_file: str = Field(
+        "secrets/oidc-client-secret",
+        description="File holding the client secret (mode 0600), relative to the workspace or "
+        "absolute. Never in loyaute.toml.",
+    )
+    scopes: list[str] = Field(
+        ["openid", "profile", "email"], description="Scopes asked for (openid is required)."
+    )
+    login_claim: str = Field(
+        "preferred_username",
+        description="ID token claim naming the person's login, matched to the directory like a "
+        "log's login (e.g. upn, preferred_username, email).",
+    )
+    groups_claim: str = Field("groups", description="ID token claim listing the person's groups.")
+    roles: list[RoleGroup] = Field(
+        [],
+        description="Group → role, first match wins. A person in no listed group is refused: no "
+        "role, not even agent, is given by default.",
+    )
+    public_url: str = Field(
+        "",
+        description="Address of loyaute as browsers reach it (https://loyaute.example.org); the "
+        "redirect URI is this plus /auth/oidc/callback. Empty: taken from each request.",
+    )
+    local_passwords: bool = Field(
+        True, description="Keep sign-in with local loyaute passwords on the web (demo default)."
+    )
+    clock_skew_seconds: int = Field(
+        60, ge=0, le=300, description="Tolerance on the ID token's times."
+    )
+    timeout_seconds: int = Field(10, ge=1, le=120, description="Timeout of calls to the provider.")
+    ca_file: str = Field(
+        "", description="CA certificates (PEM) of the provider's HTTPS (empty: system)."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcSettings:
+        if not self.enabled:
+            if not self.local_passwords:
+                raise ValueError(
+                    "ni fournisseur OIDC ni mots de passe locaux : personne ne pourrait se "
+                    "connecter / neither OIDC nor local passwords: nobody could sign in"
+                )
+            return self
+        missing = [k for k in ("issuer", "client_id") if not getattr(self, k)]
+        if missing:
+            raise ValueError(f"requis quand enabled = true / required when enabled: {missing}")
+        if "openid" not in self.scopes:
+            raise ValueError("scopes doit contenir openid / scopes must include openid")
+        if not _secure_url(self.issuer):
+            raise ValueError("issuer en https:// (http:// seulement en boucle locale)")
+        if self.public_url and not _secure_url(self.public_url):
+            raise ValueError("public_url en https:// (http:// seulement en boucle locale)")
+        return self
+
+
+def _secure_url(url: str) -> bool:
+    """https, or plain http on the loopback only (tests, a local demo)."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit(":", 1)[0].strip("[]").lower()
+    if scheme == "https":
+        return bool(host)
+    return scheme == "http" and host in ("127.0.0.1", "localhost", "::1")
 
 
 class AppRule(Model):
@@ -358,6 +525,7 @@ class Settings(Model):
     reports: ReportsSettings = Field(default_factory=ReportsSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     accounts: AccountsSettings = Field(default_factory=AccountsSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -16,6 +16,8 @@ import io
 import os
 import secrets
 import stat
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -253,7 +255,7 @@ def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
             clash = next(
                 (
                     owner[key]
-                    for key in _match_keys(login)
+                    for key in match_keys(login)
                     if key in owner and owner[key][0] != agent_id
                 ),
                 None,
@@ -267,7 +269,7 @@ def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
                         f"(line {clash[1]})",
                     )
                 )
-            for key in _match_keys(login):
+            for key in match_keys(login):
                 owner.setdefault(key, (agent_id, line))
         agents.append(
             Agent(
@@ -286,19 +288,84 @@ def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
     return agents
 
 
-def _match_keys(login: str) -> list[str]:
+def match_keys(login: str) -> list[str]:
     """Keys under which a directory login is found: its key, and ``@local`` — the local part a
     UPN has, or that a bare login matches in any domain (two agents may not share one)."""
     key = login_key(login)
     return [key, "@" + key.split("@", 1)[0]]
 
 
-def store_directory(db: Database, agents: list[Agent]) -> None:
-    """Replace the directory in one transaction."""
-    db.agents.replace(
-        agents,
-        [(key, a.agent_id) for a in agents for login in a.logins for key in _match_keys(login)],
-    )
+CHANGE_FIELDS = ("display_name", "service", "job_family", "manager_id")
+
+
+@dataclass
+class DirectoryChanges:
+    """What making a new directory current changes: a full comparison with what is kept."""
+
+    added: list[str] = field(default_factory=list)
+    """Agents new to the directory (or back after leaving)."""
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    """agent id → the fields that change (service, job_family, manager_id, logins, …)."""
+    gone: list[str] = field(default_factory=list)
+    """Present agents missing from the new directory: marked as left, data kept."""
+    present_before: int = 0
+
+    @property
+    def nothing(self) -> bool:
+        """True when the new directory is the one kept."""
+        return not (self.added or self.changed or self.gone)
+
+    @property
+    def removed_share(self) -> float:
+        """Share of the present agents the change would remove."""
+        return len(self.gone) / self.present_before if self.present_before else 0.0
+
+    def counts(self) -> dict[str, int]:
+        """Counts for the audit log and the report (no names: the log says how many)."""
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "gone": len(self.gone),
+            "present_before": self.present_before,
+        }
+
+
+def directory_keys(agents: list[Agent]) -> list[tuple[str, str]]:
+    """(login key, agent id) of every login of these agents."""
+    return [(key, a.agent_id) for a in agents for login in a.logins for key in match_keys(login)]
+
+
+def compare(db: Database, agents: list[Agent]) -> DirectoryChanges:
+    """Compare a new directory with the one kept (present agents, their fields and logins)."""
+    kept = db.agents.all()
+    keys_before = db.agents.keys_by_agent()
+    keys_after: dict[str, set[str]] = {}
+    for key, agent_id in directory_keys(agents):
+        keys_after.setdefault(agent_id, set()).add(key)
+    changes = DirectoryChanges(present_before=len(kept))
+    for agent in agents:
+        before = kept.get(agent.agent_id)
+        if before is None:
+            changes.added.append(agent.agent_id)
+            continue
+        fields = [f for f in CHANGE_FIELDS if getattr(before, f) != getattr(agent, f)]
+        if keys_before.get(agent.agent_id, set()) != keys_after.get(agent.agent_id, set()):
+            fields.append("logins")
+        if fields:
+            changes.changed[agent.agent_id] = fields
+    new_ids = {a.agent_id for a in agents}
+    changes.gone = sorted(a for a in kept if a not in new_ids)
+    return changes
+
+
+def store_directory(db: Database, agents: list[Agent], on: date) -> DirectoryChanges:
+    """Make ``agents`` the current directory in one transaction and say what changed. An agent
+    missing from it is marked as left on ``on``, never deleted: their records, notice, cases and
+    requests stay until retention removes them (F2, F4, G1)."""
+    changes = compare(db, agents)
+    if not changes.nothing:
+        db.agents.apply(agents, changes.gone, on.isoformat(), directory_keys(agents))
+    return changes
 
 
 class LoginIndex:

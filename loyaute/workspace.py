@@ -22,6 +22,7 @@ from loyaute.errors import ConfigError, ConfigProblem, KeyMismatch, LoyauteError
 from loyaute.i18n import tr
 from loyaute.identity import Pseudonymizer, create_key, load_key, read_secret
 from loyaute.policy.register import Register, load_register
+from loyaute.secret_files import secret_problems
 from loyaute.store.audit import AuditLog, Checkpoints
 from loyaute.store.lock import WorkspaceLock
 from loyaute.store.records import ActivityStore
@@ -322,7 +323,9 @@ def check(home: Path) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     key_file = Settings().key_file
     try:
-        key_file = load_settings(paths.settings).key_file
+        settings = load_settings(paths.settings)
+        key_file = settings.key_file
+        problems += secret_problems(home, settings)
     except ConfigError as exc:
         problems += [ConfigProblem(f"loyaute.toml:{p.path}", p.message) for p in exc.problems]
         # The key is still checked, at the path the file names when that key itself is readable.

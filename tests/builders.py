@@ -130,7 +130,9 @@ def make_workspace(
     paths.register.write_text(register_toml(register), encoding="utf-8")
     ws = Workspace.open(home, FixedClock(now))
     (root / "directory.csv").write_text(DIRECTORY, encoding="utf-8")
-    store_directory(ws.db, parse_directory(root / "directory.csv", ws.settings.directory))
+    store_directory(
+        ws.db, parse_directory(root / "directory.csv", ws.settings.directory), ws.today()
+    )
     (root / "schedule.csv").write_text(
         schedule_csv(schedule if schedule is not None else week_schedule()), encoding="utf-8"
     )

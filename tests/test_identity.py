@@ -14,6 +14,7 @@ import pickle
 import re
 import stat
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from loyaute.store.state import Database
 from tests.conftest import FIXTURES
 
 WS = FIXTURES / "workspace"
+DAY = date(2026, 3, 1)
 HEADER = "agent_id,display_name,service,job_family,manager_id,logins\n"
 
 
@@ -63,7 +65,7 @@ def stored(conn: Database) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]
 
 
 def index_of(conn: Database, path: Path, columns: DirectorySettings | None = None) -> LoginIndex:
-    store_directory(conn, parse_directory(path, columns or DirectorySettings()))
+    store_directory(conn, parse_directory(path, columns or DirectorySettings()), DAY)
     return LoginIndex.load(conn)
 
 
@@ -280,13 +282,23 @@ def test_column_mapping_through_loyaute_toml(tmp_path: Path) -> None:
 
 
 def test_import_replaces_the_previous_directory(conn: Database, tmp_path: Path) -> None:
-    """CONTRACT ``directory import`` replaces the previous one: agents and logins gone."""
-    store_directory(conn, parse_directory(WS / "directory.csv", DirectorySettings()))
+    """CONTRACT ``directory import`` replaces the previous one: agents and logins gone from the
+    current directory — yet the departed are kept, marked, until retention removes their data."""
+    store_directory(conn, parse_directory(WS / "directory.csv", DirectorySettings()), DAY)
     assert set(conn.agents.all()) == {"A001", "A002", "A003"}
-    store_directory(conn, parse_directory(WS / "directory_semicolon_bom.csv", DirectorySettings()))
+    later = date(2026, 4, 1)
+    changes = store_directory(
+        conn, parse_directory(WS / "directory_semicolon_bom.csv", DirectorySettings()), later
+    )
     assert set(conn.agents.all()) == {"B001", "B002"}
+    assert (sorted(changes.added), changes.gone) == (["B001", "B002"], ["A001", "A002", "A003"])
     logins = {r[0] for r in conn.conn.execute("SELECT agent_id FROM logins")}
     assert logins == {"B001", "B002"}
+    departed = conn.agents.everyone()
+    assert {a: departed[a].left_on for a in ("A001", "A002", "A003")} == dict.fromkeys(
+        ("A001", "A002", "A003"), "2026-04-01"
+    )
+    assert conn.agents.count() == 2
 
 
 def test_blank_lines_are_ignored(tmp_path: Path) -> None:

@@ -39,7 +39,9 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "state.db"
     conn = Database(path)
     try:
-        store_directory(conn, parse_directory(WS / "directory.csv", DirectorySettings()))
+        store_directory(
+            conn, parse_directory(WS / "directory.csv", DirectorySettings()), date(2026, 3, 1)
+        )
     finally:
         conn.close()
     return path

@@ -76,15 +76,82 @@ def register(app: typer.Typer) -> None:
         with Workspace.open(state.home) as ws, ws.lock.hold("directory import"):
             who = acting(ws)
             agents = parse_directory(file, ws.settings.directory)
-            store_directory(ws.db, agents)
+            changes = store_directory(ws.db, agents, ws.today())
             ws.audit.append(
                 who.login,
                 who.role.value,
                 "directory_import",
                 reason=tr("import de l'annuaire", "directory import"),
-                details={"agents": len(agents)},
+                details={"agents": len(agents), **changes.counts()},
             )
         out.print(tr(f"{len(agents)} agents importés.", f"{len(agents)} agents imported."))
+        if changes.gone:
+            out.print(
+                tr(
+                    f"{len(changes.gone)} agent(s) qui ne figurent plus dans le fichier marqué(s) comme parti(s) : "
+                    "leurs données restent jusqu'à leur durée de conservation.",
+                    f"{len(changes.gone)} agent(s) missing from the file marked as departed: "
+                    "their data stays until its retention ends.",
+                )
+            )
+
+    @directory_app.command("sync")
+    @handle_errors
+    def directory_sync_command(
+        confirm: Annotated[
+            bool,
+            typer.Option(
+                "--confirm",
+                help=tr(
+                    "Appliquer même si plus d'agents que le seuil partiraient.",
+                    "Apply even when more agents than the threshold would leave.",
+                ),
+            ),
+        ] = False,
+    ) -> None:
+        """Met l'annuaire à jour depuis LDAP / Active Directory ([directory.ldap]). / Update the
+        directory from LDAP / Active Directory."""
+        from loyaute.policy.directory_sync import sync  # noqa: PLC0415 - lazy
+        from loyaute.workspace import Workspace  # noqa: PLC0415
+
+        with Workspace.open(state.home) as ws:
+            report = sync(ws, acting(ws), confirm=confirm)
+        changes = report.changes
+        fields: dict[str, int] = {}
+        for changed in changes.changed.values():
+            for name in changed:
+                fields[name] = fields.get(name, 0) + 1
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(fields.items()))
+        print_table(
+            tr("Synchronisation de l'annuaire", "Directory sync"),
+            [tr("quoi", "what"), tr("agents", "agents")],
+            [
+                [tr("lus sur le serveur", "read from the server"), str(report.read)],
+                [tr("ajoutés", "added"), str(len(changes.added))],
+                [
+                    tr("modifiés", "changed") + (f" ({detail})" if detail else ""),
+                    str(len(changes.changed)),
+                ],
+                [tr("partis (données gardées)", "gone (data kept)"), str(len(changes.gone))],
+                [tr("entrées ignorées", "entries skipped"), str(len(report.skipped))],
+            ],
+        )
+        for line in report.skipped[:20]:
+            err.print(f"[yellow]{escape(line)}[/]")
+        if report.unresolved_managers:
+            err.print(
+                tr(
+                    f"[yellow]{report.unresolved_managers} responsable(s) hors du filtre : "
+                    "manager_id laissé vide[/]",
+                    f"[yellow]{report.unresolved_managers} manager(s) outside the filter: "
+                    "manager_id left empty[/]",
+                )
+            )
+        out.print(
+            tr("Annuaire à jour.", "Directory updated.")
+            if report.applied
+            else tr("Aucun changement.", "No change.")
+        )
 
     @schedule_app.command("import")
     @handle_errors

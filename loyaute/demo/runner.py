@@ -192,7 +192,7 @@ def run_demo(
 
     ws = Workspace.open(home, clock)
     try:
-        store_directory(ws.db, parse_directory(data.directory, ws.settings.directory))
+        store_directory(ws.db, parse_directory(data.directory, ws.settings.directory), ws.today())
         schedule = import_schedule(ws.db, [data.schedule], ws.settings.schedule)
         rescope(ws, schedule.days, who=DEMO)
         late = [a.agent_id for a in data.agents[:: max(1, len(data.agents) // LATE_NOTICE_AGENTS)]][

@@ -500,7 +500,7 @@ def reconcile(
     stored = pa.concat_tables(
         [ws.activity.read(t, sorted(recheck_days)) for t in ("records", "study")]
     )
-    by_pseudonym = {ws.pseudonymizer.pseudonym(a): a for a in ws.db.agents.all()}
+    by_pseudonym = {ws.pseudonymizer.pseudonym(a): a for a in ws.db.agents.everyone()}
     for table in (pending_before, stored):
         agent_ids.update(
             by_pseudonym[p] for p in set(table.column("agent").to_pylist()) if p in by_pseudonym

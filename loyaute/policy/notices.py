@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def record_notices(ws: Workspace, who: Identity, on: date, agent_ids: list[str] | None) -> int:
     """Record that the notice was delivered on ``on`` to these agents (every agent when None)."""
-    known = set(ws.db.agents.all())
+    known = set(ws.db.agents.all())  # the current directory: a departed agent gets no notice
     if agent_ids is None:
         targets = sorted(known)
     else:

@@ -174,7 +174,7 @@ def _purge_state(ws: Workspace, scope: scope_mod.Scope) -> Counter[str]:
     disputes go with their records; expired holds; weekly aggregates after three years."""
     removed: Counter[str] = Counter()
     removed["holds_expired"] = ws.db.cases.delete_expired_holds(scope.today)
-    pseudonyms = {ws.pseudonymizer.pseudonym(a): a for a in ws.db.agents.all()}
+    pseudonyms = {ws.pseudonymizer.pseudonym(a): a for a in ws.db.agents.everyone()}
     held = [(pseudonyms.get(h.agent, ""), h.day_from, h.day_to) for h in ws.db.cases.holds()]
 
     def gone(rows: list[tuple[int, str, str]]) -> list[int]:
@@ -191,10 +191,27 @@ def _purge_state(ws: Workspace, scope: scope_mod.Scope) -> Counter[str]:
         removed[f"{table}_expired"] = ws.db.individual.delete_rows(
             table, gone(ws.db.individual.rows_before(table, scope.horizon))
         )
+    removed["departed_agents"] = ws.db.agents.delete_departed(
+        scope.horizon.isoformat(), _departed_still_needed(ws, pseudonyms, scope.today)
+    )
     three_years = scope.today - timedelta(days=3 * 365 + 1)
     stale = [w for w in ws.db.publication.all_weeks() if _week_monday(w) < three_years]
     removed["aggregates_expired"] = ws.db.publication.delete_weeks(stale) if stale else 0
     return +removed
+
+
+def _departed_still_needed(ws: Workspace, pseudonyms: dict[str, str], today: date) -> set[str]:
+    """Departed agents whose directory row must stay although they left before the retention
+    horizon: a hold (F4), a case (D6 exports name them), an unanswered access request (G1), an
+    objection not yet decided (G3) or an unresolved dispute (D4)."""
+    departed = [a for a, agent in ws.db.agents.everyone().items() if agent.left_on]
+    if not departed:
+        return set()
+    needed = {pseudonyms.get(h.agent, "") for h in ws.db.cases.holds(today)}
+    needed |= {r.agent_id for r in ws.db.individual.access_requests() if not r.answered_on}
+    needed |= {o.agent_id for o in ws.db.individual.pending_objections()}
+    needed |= {d.agent_id for d in ws.db.individual.unresolved_disputes()}
+    return {a for a in departed if a in needed or ws.db.cases.of_agent(a)}
 
 
 def _week_monday(week: str) -> date:

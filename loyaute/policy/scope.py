@@ -169,7 +169,7 @@ def load(ws: Workspace, agent_ids: Iterable[str] | None = None) -> Scope:
     today = ws.today()
     objecting = ws.db.individual.objecting()
     if agent_ids is None:
-        directory = ws.db.agents.all()
+        directory = ws.db.agents.everyone()  # departed agents' data is kept until retention
         notices = ws.db.notices.all()
     else:
         found = {a: ws.db.agents.get(a) for a in set(agent_ids)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from loyaute.store.state import Repo, row_to
+from loyaute.store.state import Repo, row_to, transaction
 
 
 class DuplicateAccount(Exception):
@@ -23,6 +23,10 @@ class AccountRow:
     failed: int
     locked_until: str
     created_at: str
+    origin: str = "local"
+    """'local' (a loyaute password) or 'oidc' (signed in through the provider only)."""
+    subject: str = ""
+    """For 'oidc': the provider's issuer and subject, the person's stable identity there."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,61 @@ class AccountRepo(Repo):
         """Replace a password hash (rehash on sign-in)."""
         self.conn.execute(
             "UPDATE accounts SET password_hash = ? WHERE login = ?", (password_hash, login)
+        )
+
+    def by_subject(self, subject: str) -> AccountRow | None:
+        """The provider-signed-in account of a subject, or None."""
+        row = self.conn.execute(
+            "SELECT * FROM accounts WHERE origin = 'oidc' AND subject = ?", (subject,)
+        ).fetchone()
+        return None if row is None else row_to(AccountRow, row)
+
+    def save_oidc(self, login: str, subject: str, role: str, agent_id: str, at: str) -> None:
+        """Create or update the account of a person signed in through the provider: no usable
+        password, role and agent as the provider and the directory say today."""
+        with transaction(self.conn):
+            updated = self.conn.execute(
+                "UPDATE accounts SET role = ?, agent_id = ? WHERE origin = 'oidc' AND subject = ?",
+                (role, agent_id, subject),
+            ).rowcount
+            if not updated:
+                try:
+                    self.conn.execute(
+                        "INSERT INTO accounts(login, password_hash, role, agent_id, created_at, "
+                        "origin, subject) VALUES (?, '!', ?, ?, ?, 'oidc', ?)",
+                        (login, role, agent_id, at, subject),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise DuplicateAccount(login) from exc
+
+    # --- pending provider sign-ins ------------------------------------------------------------
+
+    def add_pending(
+        self, state_hash: str, browser_hash: str, nonce: str, verifier: str, at: str
+    ) -> None:
+        """Keep a sign-in begun at the provider until the browser comes back."""
+        self.conn.execute(
+            "INSERT INTO oidc_pending(state_hash, browser_hash, nonce, verifier, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (state_hash, browser_hash, nonce, verifier, at),
+        )
+
+    def take_pending(self, state_hash: str) -> tuple[str, str, str, str] | None:
+        """(browser hash, nonce, verifier, created at) of a pending sign-in, removed as it is
+        read: a state serves once."""
+        with transaction(self.conn):
+            row = self.conn.execute(
+                "SELECT browser_hash, nonce, verifier, created_at FROM oidc_pending "
+                "WHERE state_hash = ?",
+                (state_hash,),
+            ).fetchone()
+            self.conn.execute("DELETE FROM oidc_pending WHERE state_hash = ?", (state_hash,))
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def delete_pending_before(self, at: str) -> int:
+        """Forget sign-ins begun before ``at`` and never finished."""
+        return int(
+            self.conn.execute("DELETE FROM oidc_pending WHERE created_at < ?", (at,)).rowcount
         )
 
     # --- sessions ---------------------------------------------------------------------------------

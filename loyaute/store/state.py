@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS agents (
     display_name TEXT NOT NULL,
     service TEXT NOT NULL,
     job_family TEXT NOT NULL,
-    manager_id TEXT NOT NULL DEFAULT ''
+    manager_id TEXT NOT NULL DEFAULT '',
+    left_on TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS logins (
     login_key TEXT PRIMARY KEY,
@@ -182,7 +183,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     agent_id TEXT NOT NULL DEFAULT '',
     failed INTEGER NOT NULL DEFAULT 0,
     locked_until TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'local',
+    subject TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
@@ -191,6 +194,13 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     kind TEXT NOT NULL DEFAULT 'web'
+);
+CREATE TABLE IF NOT EXISTS oidc_pending (
+    state_hash TEXT PRIMARY KEY,
+    browser_hash TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    verifier TEXT NOT NULL,
+    created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tokens (
     id INTEGER PRIMARY KEY,
@@ -234,6 +244,13 @@ MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
         ("cases", "answer_due", "TEXT NOT NULL DEFAULT ''"),
         ("cases", "decided_by", "TEXT NOT NULL DEFAULT ''"),
         ("sessions", "kind", "TEXT NOT NULL DEFAULT 'web'"),
+    ],
+    3: [
+        # departed agents are kept, marked, until retention removes their data (issue 13)
+        ("agents", "left_on", "TEXT NOT NULL DEFAULT ''"),
+        # accounts of people signed in through the OpenID provider (issue 13)
+        ("accounts", "origin", "TEXT NOT NULL DEFAULT 'local'"),
+        ("accounts", "subject", "TEXT NOT NULL DEFAULT ''"),
     ],
 }
 

@@ -15,6 +15,7 @@ from loyaute.policy.roles import Action, Role
 from loyaute.reports.runner import run_presence
 from loyaute.web.auth import (
     SIGNED_IN,
+    LocalPasswordsOff,
     TooManyAttempts,
     end_session,
     guard,
@@ -80,6 +81,14 @@ def api_login(body: LoginBody, response: Response, ctx: Ctx = guard()) -> Any:
     401, so that the answer tells nothing about which logins exist."""
     try:
         account = sign_in(ctx, body.login, body.password)
+    except LocalPasswordsOff:
+        raise HTTPException(
+            403,
+            ctx.t(
+                "connexion par mot de passe désactivée : utiliser le fournisseur d'identité",
+                "password sign-in is off: use the identity provider",
+            ),
+        ) from None
     except TooManyAttempts:
         raise HTTPException(
             429,

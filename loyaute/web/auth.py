@@ -157,27 +157,48 @@ def sign_in(ctx: Ctx, login: str, password: str) -> Identity | None:
     """Check the credentials (None when refused); over the rate limit, ``TooManyAttempts``."""
     from loyaute.accounts import PasswordChecksBusy, authenticate  # noqa: PLC0415 - Argon2 here
 
+    if not ctx.ws.settings.oidc.local_passwords:
+        _refused(ctx, login, "local_passwords_off")
+        raise LocalPasswordsOff
     client = ctx.request.client.host if ctx.request.client else "?"
     if not ctx.request.app.state.limiter.allow(client, login):
+        _refused(ctx, login, "too_many_attempts")
         raise TooManyAttempts
     try:
-        return authenticate(
+        account = authenticate(
             ctx.ws.db, ctx.ws.clock, login, password, client, ctx.ws.settings.accounts
         )
     except PasswordChecksBusy:
+        _refused(ctx, login, "password_checks_busy")
         raise TooManyAttempts from None
+    if account is None:
+        _refused(ctx, login, "password")
+    return account
+
+
+def _refused(ctx: Ctx, login: str, why: str) -> None:
+    """Audit a refused password sign-in. The login is named only when it is an account's: what
+    someone typed in the login field may be their password (H3)."""
+    known = ctx.ws.db.accounts.get(login) is not None
+    ctx.ws.audit.append(
+        login if known else "?", "anonymous", "sign_in_refused", reason=why, details={"via": "web"}
+    )
 
 
 class TooManyAttempts(Exception):
     """Over the sign-in rate limit."""
 
 
-def start_session(ctx: Ctx, account: Identity, response: Response) -> None:
+class LocalPasswordsOff(Exception):
+    """Local passwords are switched off (``oidc.local_passwords = false``)."""
+
+
+def start_session(ctx: Ctx, account: Identity, response: Response, via: str = "web") -> None:
     """Open a session for ``account`` and set its cookie on ``response``."""
     from loyaute.accounts import open_session  # noqa: PLC0415
 
     token = open_session(ctx.ws.db, ctx.ws.clock, account)
-    ctx.ws.audit.append(account.login, account.role.value, "sign_in", reason="web")
+    ctx.ws.audit.append(account.login, account.role.value, "sign_in", reason=via)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -113,7 +113,7 @@ def build(
         for p in people
     ]
     (root / "people.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    store_directory(ws.db, parse_directory(root / "people.csv", ws.settings.directory))
+    store_directory(ws.db, parse_directory(root / "people.csv", ws.settings.directory), ws.today())
     rows = [(a, d, h, "TLT") for a, d, h in telework] + [(a, d, h, "PRES") for a, d, h in on_site]
     (root / "plan.csv").write_text(schedule_csv(rows), encoding="utf-8")
     import_schedule(ws.db, [root / "plan.csv"], ws.settings.schedule)

@@ -63,6 +63,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/login"): None,
     ("POST", "/login"): None,
     ("POST", "/logout"): ALL,
+    ("GET", "/auth/oidc/start"): None,  # begins a sign-in: public, like /login
+    ("GET", "/auth/oidc/callback"): None,  # the provider's way back: public, state-checked
     ("GET", "/me"): frozenset({"agent"}),
     ("POST", "/me/declare"): frozenset({"agent"}),
     ("POST", "/me/annotate"): frozenset({"agent"}),

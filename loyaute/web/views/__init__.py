@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from loyaute.web.views import agent, common, dpo, hr, manager, operator, reports, staff
+from loyaute.web.views import agent, common, dpo, hr, manager, oidc, operator, reports, staff
 
 ROUTERS: tuple[APIRouter, ...] = (
     common.router,
+    oidc.router,
     agent.router,
     reports.router,
     manager.router,

@@ -10,12 +10,14 @@ from loyaute.policy.roles import Action
 from loyaute.web.auth import (
     HOME_OF_ROLE,
     SIGNED_IN,
+    LocalPasswordsOff,
     TooManyAttempts,
     check_csrf,
     end_session,
     guard,
     sign_in,
     start_session,
+    who,
 )
 from loyaute.web.context import Ctx
 from loyaute.web.render import render
@@ -39,10 +41,22 @@ def home(ctx: Ctx = guard()) -> Response:
     return RedirectResponse(HOME_OF_ROLE[ctx.account.role], status_code=303)
 
 
+def _login(ctx: Ctx, status: int = 200, error: str = "") -> Response:
+    oidc = ctx.ws.settings.oidc
+    return render(
+        ctx,
+        "login.html",
+        status=status,
+        error=error,
+        oidc=oidc.enabled,
+        passwords=oidc.local_passwords,
+    )
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(ctx: Ctx = guard()) -> Response:
-    """The sign-in form."""
-    return render(ctx, "login.html", error="")
+    """The sign-in page: the organisation's identity provider and/or a local password."""
+    return _login(ctx)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -54,22 +68,30 @@ def login_submit(
     """Sign in; a wrong password and an unknown login get the same answer."""
     try:
         account = sign_in(ctx, login, password)
-    except TooManyAttempts:
-        return render(
+    except LocalPasswordsOff:
+        return _login(
             ctx,
-            "login.html",
-            status=429,
-            error=ctx.t(
+            403,
+            ctx.t(
+                "La connexion par mot de passe est désactivée : utilisez le compte de "
+                "l'organisation.",
+                "Password sign-in is off: use the organisation's account.",
+            ),
+        )
+    except TooManyAttempts:
+        return _login(
+            ctx,
+            429,
+            ctx.t(
                 "Trop de tentatives : réessayez dans une minute.",
                 "Too many attempts: try again in a minute.",
             ),
         )
     if account is None:
-        return render(
+        return _login(
             ctx,
-            "login.html",
-            status=401,
-            error=ctx.t(
+            401,
+            ctx.t(
                 "Identifiant ou mot de passe incorrect, ou compte verrouillé.",
                 "Wrong login or password, or account locked.",
             ),
@@ -81,9 +103,20 @@ def login_submit(
 
 @router.post("/logout", response_class=HTMLResponse)
 def logout(ctx: Ctx = guard(SIGNED_IN), csrf: str = Form("")) -> Response:
-    """Sign out."""
+    """Sign out: the loyaute session ends; a person signed in through the identity provider is
+    then sent to the provider's own sign-out (RP-initiated logout), when it offers one."""
     check_csrf(ctx, csrf)
-    response = RedirectResponse("/login", status_code=303)
+    row = ctx.ws.db.accounts.get(who(ctx).login)
+    provider = None
+    if row is not None and row.origin == "oidc" and ctx.ws.settings.oidc.enabled:
+        from loyaute.web.views.oidc import provider_sign_out  # noqa: PLC0415
+
+        provider = provider_sign_out(ctx)
+    response: Response = RedirectResponse("/login", status_code=303)
+    if provider is not None:
+        # a page that moves on by itself: the content policy's form-action 'self' forbids a
+        # form's redirect to another site
+        response = render(ctx, "signed_out.html", target=provider)
     end_session(ctx, response)
     return response
 
