@@ -9,13 +9,16 @@ message or a ``repr`` (rule H3).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import hmac
-import io
+import itertools
 import os
 import secrets
 import stat
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -143,14 +146,6 @@ class ImportProblems(InputError):
         )
 
 
-def decode_file(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 (Octime and Excel exports)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def sniff_delimiter(header: str) -> str:
     """``,`` or ``;`` (or tab), whichever the header uses most."""
     counts = {d: header.count(d) for d in (",", ";", "\t")}
@@ -158,28 +153,75 @@ def sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and rows (with their line numbers) of a small CSV export."""
+def file_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file is UTF-8 (with or without BOM), else ``cp1252`` (Octime
+    and Excel exports); read in pieces, so a file of any size is checked in bounded memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        text = decode_file(path.read_bytes())
+        with path.open("rb") as f:
+            while piece := f.read(1 << 20):
+                decoder.decode(piece)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from exc
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise ImportProblems(path, [tr("ligne 1 : en-tête manquant", "line 1: missing header")])
-    delimiter = sniff_delimiter(lines[0])
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip() for h in next(reader)]
-    rows: list[tuple[int, dict[str, str]]] = []
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            rows.append((line, {"__width__": str(len(values))}))
-            continue
-        rows.append((line, {h: v.strip() for h, v in zip(header, values, strict=True)}))
-    return header, rows
+    return "utf-8-sig"
+
+
+Rows = Iterator[tuple[int, dict[str, str]]]
+WIDTH = "__width__"
+"""Key of the one-entry row that stands for a line with the wrong number of columns."""
+
+
+@contextmanager
+def csv_rows(path: Path) -> Iterator[tuple[list[str], Rows]]:
+    """The header and, one at a time, the rows (with their line numbers) of a CSV export of any
+    size. Blank lines are left out; a line with the wrong number of columns comes as
+    ``{WIDTH: "<n>"}``. A line the CSV reader cannot read (a NUL, an endless quoted field)
+    raises ``ImportProblems`` naming it."""
+    encoding = file_encoding(path)
+    try:
+        f = path.open(encoding=encoding, errors="replace", newline="")
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from exc
+    with f:
+        first = f.readline()
+        if not first.strip():
+            raise ImportProblems(path, [tr("ligne 1 : en-tête manquant", "line 1: missing header")])
+        reader = csv.reader(itertools.chain([first], f), delimiter=sniff_delimiter(first))
+        header = [h.strip() for h in next(reader)]
+
+        def rows() -> Rows:
+            while True:
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise ImportProblems(
+                        path,
+                        [
+                            tr(
+                                f"ligne {reader.line_num} : CSV illisible ({exc})",
+                                f"line {reader.line_num}: unreadable CSV ({exc})",
+                            )
+                        ],
+                    ) from None
+                if not any(v.strip() for v in values):
+                    continue
+                if len(values) != len(header):
+                    yield reader.line_num, {WIDTH: str(len(values))}
+                    continue
+                yield reader.line_num, {h: v.strip() for h, v in zip(header, values, strict=True)}
+
+        yield header, rows()
+
+
+def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and rows (with their line numbers) of a small CSV export, all in memory."""
+    with csv_rows(path) as (header, rows):
+        return header, list(rows)
 
 
 def split_logins(text: str) -> list[str]:
@@ -187,10 +229,8 @@ def split_logins(text: str) -> list[str]:
     return [p.strip() for p in text.replace("|", ";").split(";") if p.strip()]
 
 
-def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
-    """Read and validate a directory export; ``ImportProblems`` lists every problem found."""
-    header, rows = read_csv_rows(path)
-    wanted = {
+def _directory_wanted(columns: DirectorySettings) -> dict[str, str]:
+    return {
         "agent_id": columns.agent_id_column,
         "display_name": columns.display_name_column,
         "service": columns.service_column,
@@ -198,6 +238,27 @@ def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
         "manager_id": columns.manager_id_column,
         "logins": columns.logins_column,
     }
+
+
+def directory_columns(path: Path, columns: DirectorySettings) -> list[str]:
+    """The columns loyaute reads that this directory export has (its header only)."""
+    with csv_rows(path) as (header, _):
+        return [c for c in _directory_wanted(columns).values() if c in header]
+
+
+def parse_directory(
+    path: Path,
+    columns: DirectorySettings,
+    previous: Collection[str] = (),
+    dropped: Collection[str] = (),
+) -> list[Agent]:
+    """Read and validate a directory export; ``ImportProblems`` lists every problem found.
+
+    ``previous`` are the columns the last import had: one of them missing now (an optional
+    column such as ``manager_id``, whose absence would clear every manager link) is refused
+    unless it is named in ``dropped``."""
+    header, rows = read_csv_rows(path)
+    wanted = _directory_wanted(columns)
     missing = [c for k, c in wanted.items() if c not in header and k != "manager_id"]
     if missing:
         raise ImportProblems(
@@ -206,6 +267,23 @@ def parse_directory(path: Path, columns: DirectorySettings) -> list[Agent]:
                 tr(
                     f"ligne 1 : colonne(s) manquante(s) {missing}",
                     f"line 1: missing column(s) {missing}",
+                )
+            ],
+        )
+    lost = [c for c in previous if c not in header and c not in dropped]
+    if lost:
+        raise ImportProblems(
+            path,
+            [
+                tr(
+                    f"ligne 1 : colonne(s) {lost} manquante(s) alors que l'import précédent les "
+                    "avait : importer ce fichier effacerait ces données pour tous les agents "
+                    "(liens hiérarchiques pour manager_id). Rétablir la colonne dans l'export, "
+                    "ou confirmer son retrait avec --drop-column " + " --drop-column ".join(lost),
+                    f"line 1: column(s) {lost} missing although the previous import had them: "
+                    "importing this file would clear that data for every agent (manager links "
+                    "for manager_id). Put the column back in the export, or confirm its removal "
+                    "with --drop-column " + " --drop-column ".join(lost),
                 )
             ],
         )

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 
 from loyaute.config import ScheduleSettings
 from loyaute.i18n import tr
-from loyaute.identity import ImportProblems, read_csv_rows
+from loyaute.identity import WIDTH, ImportProblems, csv_rows
 
 if TYPE_CHECKING:
+    from loyaute.store.schedule import ScheduleStaging
     from loyaute.store.state import Database
 
 HALVES = ("AM", "PM")
@@ -71,85 +72,197 @@ class ScheduleReport:
     kinds: Counter[str] = field(default_factory=Counter)
     unknown_codes: Counter[str] = field(default_factory=Counter)
     days: set[date] = field(default_factory=set)
+    repeated: int = 0
+    """Rows for a half-day already given in this import: the same kind again in a file, or
+    replaced by a later file of the import (counted, not refused)."""
+
+
+BATCH_ROWS = 20_000
+MAX_PROBLEMS = 1000
+"""Problems kept to show (every one is counted)."""
+
+
+class _Problems:
+    """Problems of one file: the first ``MAX_PROBLEMS`` kept, all counted."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.count = 0
+
+    def add(self, text: str) -> None:
+        self.count += 1
+        if len(self.shown) < MAX_PROBLEMS:
+            self.shown.append(text)
+
+    def raise_if_any(self, path: Path) -> None:
+        if self.count:
+            more = self.count - len(self.shown)
+            extra = (
+                [tr(f"… et {more} autre(s) problème(s)", f"… and {more} more problem(s)")]
+                if more
+                else []
+            )
+            raise ImportProblems(path, self.shown + extra)
 
 
 def import_schedule(db: Database, paths: list[Path], settings: ScheduleSettings) -> ScheduleReport:
-    """Validate every row of every file, then upsert them all in one transaction."""
+    """Validate every row of every file, then upsert them all in one transaction.
+
+    Files of any size are read row by row and staged on disk (``ScheduleStaging``): memory stays
+    bounded. Two rows of one file that give one half-day two different kinds are a problem: the
+    import is refused, naming both lines. The same kind twice is counted, not refused; a later
+    file of the import replaces an earlier one's rows, as a later import would."""
     table = kind_table(settings)
     known_agents = set(db.agents.all())
     report = ScheduleReport()
-    values: dict[tuple[str, str, str], str] = {}
-    for path in paths:
-        problems: list[str] = []
-        header, rows = read_csv_rows(path)
-        columns = {
-            "agent_id": settings.agent_id_column,
-            "date": settings.date_column,
-            "half_day": settings.half_day_column,
-            "code": settings.code_column,
-        }
-        missing = [c for c in columns.values() if c not in header]
-        if missing:
-            raise ImportProblems(
-                path,
-                [
-                    tr(
-                        f"ligne 1 : colonne(s) manquante(s) {missing}",
-                        f"line 1: missing column(s) {missing}",
+    columns = {
+        "agent_id": settings.agent_id_column,
+        "date": settings.date_column,
+        "half_day": settings.half_day_column,
+        "code": settings.code_column,
+    }
+    days: dict[str, date | None] = {}
+    staged = 0
+    staging = db.schedule.staging()
+    try:
+        for number, path in enumerate(paths, 1):
+            problems = _Problems()
+            with csv_rows(path) as (header, rows):
+                missing = [c for c in columns.values() if c not in header]
+                if missing:
+                    raise ImportProblems(
+                        path,
+                        [
+                            tr(
+                                f"ligne 1 : colonne(s) manquante(s) {missing}",
+                                f"line 1: missing column(s) {missing}",
+                            )
+                        ],
                     )
-                ],
-            )
-        for line, row in rows:
-            if "__width__" in row:
-                problems.append(
-                    tr(
-                        f"ligne {line} : {row['__width__']} colonnes au lieu de {len(header)}",
-                        f"line {line}: {row['__width__']} columns instead of {len(header)}",
+                batch: list[tuple[str, str, str, str, int, int]] = []
+                for line, row in rows:
+                    checked = _check_row(
+                        row, line, header, columns, known_agents, days, table, problems, report
                     )
-                )
-                continue
-            agent_id = row[columns["agent_id"]]
-            day = parse_day(row[columns["date"]])
-            halves = _HALF_WORDS.get(row[columns["half_day"]].strip().lower())
-            code = row[columns["code"]].strip().upper()
-            if agent_id not in known_agents:
-                problems.append(
-                    tr(
-                        f"ligne {line} : agent « {agent_id} » introuvable dans l'annuaire",
-                        f"line {line}: agent '{agent_id}' not in the directory",
-                    )
-                )
-            if day is None:
-                problems.append(
-                    tr(
-                        f"ligne {line} : date illisible « {row[columns['date']]} »",
-                        f"line {line}: unreadable date '{row[columns['date']]}'",
-                    )
-                )
-            if halves is None:
-                problems.append(
-                    tr(
-                        f"ligne {line} : demi-journée illisible « {row[columns['half_day']]} » "
-                        "(AM, PM, matin, après-midi, JOUR)",
-                        f"line {line}: unreadable half-day '{row[columns['half_day']]}' "
-                        "(AM, PM, matin, après-midi, JOUR)",
-                    )
-                )
-            if not code:
-                problems.append(tr(f"ligne {line} : code vide", f"line {line}: empty code"))
-            if agent_id not in known_agents or day is None or halves is None or not code:
-                continue
-            kind = table.get(code)
-            if kind is None:
-                kind = "unknown"
-                report.unknown_codes[code] += 1
-            report.rows += 1
-            report.days.add(day)
-            for half in halves:
-                values[(agent_id, day.isoformat(), half)] = kind
-        if problems:
-            raise ImportProblems(path, problems)
-    db.schedule.upsert([(a, d, h, k) for (a, d, h), k in values.items()])
-    report.half_days = len(values)
-    report.kinds.update(values.values())
+                    if checked is None:
+                        continue
+                    agent_id, day, halves, kind = checked
+                    for half in halves:
+                        batch.append((agent_id, day, half, kind, number, line))
+                    if len(batch) >= BATCH_ROWS:
+                        staging.add(batch)
+                        staged += len(batch)
+                        batch.clear()
+                staging.add(batch)
+                staged += len(batch)
+            problems.raise_if_any(path)
+            _refuse_conflicts(staging, path)
+        kinds = staging.kinds()
+        staging.apply()
+    finally:
+        staging.close()
+    report.kinds.update(kinds)
+    report.half_days = sum(kinds.values())
+    report.repeated = staged - report.half_days
+    report.days = {d for d in days.values() if d is not None}
     return report
+
+
+def _check_row(
+    row: dict[str, str],
+    line: int,
+    header: list[str],
+    columns: dict[str, str],
+    known_agents: set[str],
+    days: dict[str, date | None],
+    table: dict[str, str],
+    problems: _Problems,
+    report: ScheduleReport,
+) -> tuple[str, str, tuple[str, ...], str] | None:
+    """One row checked: (agent, ISO day, halves, kind), or None after noting its problems."""
+    if WIDTH in row:
+        problems.add(
+            tr(
+                f"ligne {line} : {row[WIDTH]} colonnes au lieu de {len(header)}",
+                f"line {line}: {row[WIDTH]} columns instead of {len(header)}",
+            )
+        )
+        return None
+    agent_id = row[columns["agent_id"]]
+    raw_day = row[columns["date"]]
+    if raw_day not in days:
+        days[raw_day] = parse_day(raw_day)
+    day = days[raw_day]
+    halves = _HALF_WORDS.get(row[columns["half_day"]].strip().lower())
+    code = row[columns["code"]].strip().upper()
+    ok = True
+    if agent_id not in known_agents:
+        ok = False
+        problems.add(
+            tr(
+                f"ligne {line} : agent « {agent_id} » introuvable dans l'annuaire",
+                f"line {line}: agent '{agent_id}' not in the directory",
+            )
+        )
+    if day is None:
+        ok = False
+        problems.add(
+            tr(
+                f"ligne {line} : date illisible « {raw_day} »",
+                f"line {line}: unreadable date '{raw_day}'",
+            )
+        )
+    if halves is None:
+        ok = False
+        problems.add(
+            tr(
+                f"ligne {line} : demi-journée illisible « {row[columns['half_day']]} » "
+                "(AM, PM, matin, après-midi, JOUR)",
+                f"line {line}: unreadable half-day '{row[columns['half_day']]}' "
+                "(AM, PM, matin, après-midi, JOUR)",
+            )
+        )
+    if not code:
+        ok = False
+        problems.add(tr(f"ligne {line} : code vide", f"line {line}: empty code"))
+    if not ok or day is None or halves is None:
+        return None
+    kind = table.get(code)
+    if kind is None:
+        kind = "unknown"
+        report.unknown_codes[code] += 1
+    report.rows += 1
+    return agent_id, day.isoformat(), halves, kind
+
+
+CONFLICTS_SHOWN = 50
+
+
+def _refuse_conflicts(staging: ScheduleStaging, path: Path) -> None:
+    """Refuse the file when two of its rows give one half-day two kinds, naming both lines."""
+    count, shown = staging.conflicts(CONFLICTS_SHOWN)
+    if not count:
+        return
+    problems = [
+        tr(
+            f"ligne {c.other_line} : {c.agent_id} le {c.day} {c.half} est « {c.other_kind} », "
+            f"mais « {c.kind} » ligne {c.line}",
+            f"line {c.other_line}: {c.agent_id} on {c.day} {c.half} is '{c.other_kind}', "
+            f"but '{c.kind}' on line {c.line}",
+        )
+        for c in shown
+    ]
+    if count > len(shown):
+        more = count - len(shown)
+        problems.append(
+            tr(f"… et {more} autre(s) demi-journée(s) en conflit", f"… and {more} more conflicts")
+        )
+    problems.append(
+        tr(
+            "deux lignes donnent deux codes différents à la même demi-journée : corriger l'export "
+            "(une seule ligne par agent, date et demi-journée), puis relancer",
+            "two rows give one half-day two different codes: fix the export (one row per agent, "
+            "date and half-day), then run again",
+        )
+    )
+    raise ImportProblems(path, problems)

@@ -616,3 +616,49 @@ def test_load_key_refuses_garbage_without_quoting_it(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError) as info:
         load_key(path)
     assert "secretish" not in str(info.value)
+
+
+def test_a_directory_without_a_column_the_last_import_had_is_refused(tmp_path: Path) -> None:
+    """Issue 10, finding 11: a directory export without ``manager_id`` was accepted and cleared
+    every manager link. Now it is refused, naming the column and how to confirm; with
+    ``--drop-column manager_id`` the removal is deliberate and done."""
+    home = tmp_path / "ws"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--home", str(home), "init"]).exit_code == 0
+    first = runner.invoke(
+        app, ["--home", str(home), "directory", "import", str(WS / "directory.csv")]
+    )
+    assert first.exit_code == 0, first.output
+    without = tmp_path / "sans_manager.csv"
+    lines = (WS / "directory.csv").read_text(encoding="utf-8").splitlines()
+    without.write_text(
+        "\n".join(",".join(p for i, p in enumerate(ln.split(",")) if i != 4) for ln in lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    assert "manager_id" not in without.read_text(encoding="utf-8")
+
+    def managers() -> dict[str, str]:
+        db = Database(home / "store" / "state.db")
+        try:
+            return {a: db.agents.get(a).manager_id for a in ("A001", "A002", "A003")}  # type: ignore[union-attr]
+        finally:
+            db.close()
+
+    refused = runner.invoke(
+        app, ["--home", str(home), "directory", "import", str(without)], env={"LOYAUTE_LANG": "fr"}
+    )
+    assert refused.exit_code == 1
+    assert "manager_id" in refused.stderr
+    assert "--drop-column manager_id" in refused.stderr
+    assert managers() == {"A001": "", "A002": "A001", "A003": "A001"}
+
+    confirmed = runner.invoke(
+        app,
+        ["--home", str(home), "directory", "import", str(without), "--drop-column", "manager_id"],
+    )
+    assert confirmed.exit_code == 0, confirmed.output
+    assert managers() == {"A001": "", "A002": "", "A003": ""}
+    # The column is gone from what the next import is compared with: no flag needed again.
+    again = runner.invoke(app, ["--home", str(home), "directory", "import", str(without)])
+    assert again.exit_code == 0, again.output

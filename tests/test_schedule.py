@@ -488,3 +488,81 @@ def test_cli_refused_schedule_lists_problems_and_exits_1(tmp_path: Path) -> None
         assert rows(c) == []
     finally:
         c.close()
+
+
+# --- issue 10, finding 11: rows that contradict each other ------------------------------------
+
+
+def test_two_rows_of_one_file_giving_a_half_day_two_kinds_are_refused(
+    conn: Database, tmp_path: Path
+) -> None:
+    """Finding 11: the last of two conflicting rows silently won. Now the file is refused, both
+    lines named, nothing stored; JOUR and AM of the same code, or a row given twice, are no
+    conflict."""
+    text = (
+        HEADER
+        + "A001,2026-03-02,AM,TLT\n"  # line 2
+        + "A001,2026-03-02,JOUR,TLT\n"  # line 3: AM again, same kind: fine
+        + "A002,2026-03-02,PM,TLT\n"  # line 4
+        + "A002,2026-03-02,PM,TLT\n"  # line 5: repeated: fine
+        + "A002,02/03/2026,après-midi,PRES\n"  # line 6: contradicts line 4
+    )
+    problems = problems_of(conn, [csv_file(tmp_path, text)], ScheduleSettings())
+    assert lines_of(problems[:1]) == [6]
+    assert "A002" in problems[0]
+    assert "ligne 4" in problems[0] or "line 4" in problems[0]
+    assert "2026-03-02" in problems[0]
+    assert rows(conn) == []
+
+
+def test_a_repeated_row_is_counted_and_a_later_file_replaces_an_earlier_one(
+    conn: Database, tmp_path: Path
+) -> None:
+    """The documented rule across files: a later file of one import replaces an earlier file's
+    row (as a later import would); identical rows in one file are counted once."""
+    first = csv_file(
+        tmp_path, HEADER + "A001,2026-03-02,AM,TLT\nA001,2026-03-02,AM,TLT\n", name="a.csv"
+    )
+    second = csv_file(tmp_path, HEADER + "A001,2026-03-02,AM,PRES\n", name="b.csv")
+    report = import_schedule(conn, [first, second], ScheduleSettings())
+    assert kinds(conn) == {("A001", "2026-03-02", "AM"): "on_site"}
+    assert report.half_days == 1
+    assert report.repeated == 2
+    assert report.rows == 3
+
+
+def test_conflicts_are_counted_beyond_those_shown(conn: Database, tmp_path: Path) -> None:
+    """A file full of conflicts: the first ones named, every one counted."""
+    body = "".join(
+        f"A001,2026-03-{d:02d},AM,TLT\nA001,2026-03-{d:02d},AM,PRES\n" for d in range(1, 31)
+    ) + "".join(f"A002,2026-04-{d:02d},PM,TLT\nA002,2026-04-{d:02d},PM,CA\n" for d in range(1, 31))
+    problems = problems_of(conn, [csv_file(tmp_path, HEADER + body)], ScheduleSettings())
+    assert sum(1 for p in problems if re.match(r"^(ligne|line) \d+", p)) == 50
+    assert any("10 autre(s)" in p or "10 more" in p for p in problems)
+    assert rows(conn) == []
+
+
+def test_a_large_file_with_a_bad_row_at_its_end_changes_nothing(
+    conn: Database, tmp_path: Path
+) -> None:
+    """Streaming in batches does not mean storing in batches: 100,000 good rows, then one for an
+    unknown agent — the whole import is refused, the schedule is as it was."""
+    import_schedule(conn, [WS / "schedule.csv"], ScheduleSettings())
+    before = rows(conn)
+    body = "".join(
+        f"A00{1 + i % 3},{date.fromordinal(738000 + i // 6).isoformat()},"
+        f"{'AM' if i % 2 else 'PM'},TLT\n"
+        for i in range(100_000)
+    )
+    big = csv_file(tmp_path, HEADER + body + "Z999,2026-03-02,AM,TLT\n")
+    problems = problems_of(conn, [big], ScheduleSettings())
+    assert lines_of(problems) == [100_002]
+    assert rows(conn) == before
+
+
+def test_an_unreadable_csv_line_is_named_not_a_traceback(conn: Database, tmp_path: Path) -> None:
+    """A NUL in a line is a CSV error: it is reported with its line number."""
+    path = tmp_path / "planning.csv"
+    path.write_bytes(HEADER.encode() + b"A001,2026-03-02,AM,TLT\nA001,2026-03-\x0003,AM,TLT\n")
+    problems = problems_of(conn, [path], ScheduleSettings())
+    assert lines_of(problems) == [3]

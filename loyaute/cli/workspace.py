@@ -14,6 +14,9 @@ from loyaute.cli.output import err, handle_errors, out, parse_date, print_table,
 from loyaute.errors import EXIT_REFUSED, ConfigError, UsageError
 from loyaute.i18n import tr
 
+DIRECTORY_COLUMNS = "directory_columns"
+"""Meta key: the columns the last directory import had (a column dropped since is refused)."""
+
 
 def register(app: typer.Typer) -> None:
     """Add the workspace commands to the app."""
@@ -67,22 +70,48 @@ def register(app: typer.Typer) -> None:
         file: Annotated[
             Path, typer.Argument(help=tr("Export CSV de l'annuaire.", "Directory CSV export."))
         ],
+        drop_column: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--drop-column",
+                help=tr(
+                    "Confirmer qu'une colonne de l'import précédent n'est plus fournie (ses "
+                    "données seront effacées).",
+                    "Confirm that a column of the previous import is no longer given (its data "
+                    "will be cleared).",
+                ),
+            ),
+        ] = None,
     ) -> None:
         """Charge l'annuaire (remplace le précédent). / Load the directory (replaces the previous
         one)."""
-        from loyaute.identity import parse_directory, store_directory  # noqa: PLC0415 - lazy
+        import json  # noqa: PLC0415 - lazy
+
+        from loyaute.identity import (  # noqa: PLC0415 - lazy
+            directory_columns,
+            parse_directory,
+            store_directory,
+        )
         from loyaute.workspace import Workspace  # noqa: PLC0415
 
         with Workspace.open(state.home) as ws, ws.lock.hold("directory import"):
             who = acting(ws)
-            agents = parse_directory(file, ws.settings.directory)
-            changes = store_directory(ws.db, agents, ws.today())
+            previous = json.loads(ws.db.meta(DIRECTORY_COLUMNS) or "[]")
+            agents = parse_directory(file, ws.settings.directory, previous, drop_column or ())
+            columns = directory_columns(file, ws.settings.directory)
+            with ws.db.transaction():
+                changes = store_directory(ws.db, agents, ws.today())
+                ws.db.set_meta(DIRECTORY_COLUMNS, json.dumps(columns))
             ws.audit.append(
                 who.login,
                 who.role.value,
                 "directory_import",
                 reason=tr("import de l'annuaire", "directory import"),
-                details={"agents": len(agents), **changes.counts()},
+                details={
+                    "agents": len(agents),
+                    **changes.counts(),
+                    "dropped_columns": sorted(set(previous) - set(columns)),
+                },
             )
         out.print(tr(f"{len(agents)} agents importés.", f"{len(agents)} agents imported."))
         if changes.gone:
@@ -177,6 +206,15 @@ def register(app: typer.Typer) -> None:
                 f"{report.rows} rows, {report.half_days} half-days ({kinds}).",
             )
         )
+        if report.repeated:
+            out.print(
+                tr(
+                    f"{report.repeated} demi-journée(s) donnée(s) plus d'une fois : à "
+                    "l'identique dans un fichier, ou remplacée(s) par un fichier suivant.",
+                    f"{report.repeated} half-day(s) given more than once: identically in one "
+                    "file, or replaced by a later file.",
+                )
+            )
         if rescoped.promoted:
             out.print(
                 tr(
