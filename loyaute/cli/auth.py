@@ -183,8 +183,8 @@ def register(app: typer.Typer) -> None:
                 )
                 raise InputError(
                     tr(
-                        "identifiant ou mot de passe incorrect, ou compte verrouillé",
-                        "wrong login or password, or account locked",
+                        "identifiant ou mot de passe incorrect, ou compte désactivé",
+                        "wrong login or password, or account disabled",
                     )
                 )
             token = open_session(ws.db, ws.clock, who, kind="cli")
@@ -296,8 +296,8 @@ def register(app: typer.Typer) -> None:
             if who is None:
                 raise InputError(
                     tr(
-                        "identifiant ou mot de passe incorrect, ou compte verrouillé",
-                        "wrong login or password, or account locked",
+                        "identifiant ou mot de passe incorrect, ou compte désactivé",
+                        "wrong login or password, or account disabled",
                     )
                 )
             number, token = issue_token(ws.db, ws.clock, who, days)

@@ -100,7 +100,7 @@ def _records(path: Location, parsed: Parsed) -> list[tuple[int, dict[str, Any]]]
     return rows
 
 
-def _summary(results: list[FileResult], problems: list[str]) -> None:
+def _summary(results: list[FileResult], problems: list[str], notes: list[str]) -> None:
     """Per-file counts and the meaning of every skip reason, on stderr."""
     from loyaute.sources.base import reason_text  # noqa: PLC0415 - lazy
 
@@ -134,6 +134,8 @@ def _summary(results: list[FileResult], problems: list[str]) -> None:
         rows,
         stderr=True,
     )
+    for note in notes:
+        err.print(f"[yellow]{escape(note)}[/]")
     for problem in problems:
         err.print(f"[red]{escape(problem)}[/]")
     if reasons:
@@ -193,7 +195,8 @@ def register(app: typer.Typer) -> None:
                 tr(f"format inconnu : {format}", f"unknown format: {format}"),
                 hint=", ".join(sorted(sources)),
             )
-        files, problems = expand_paths(paths)
+        notes: list[str] = []
+        files, problems = expand_paths(paths, notes)
         results: list[FileResult] = []
         stream = sys.stdout
         refused: list[FileResult] = []
@@ -228,7 +231,7 @@ def register(app: typer.Typer) -> None:
                 result.error = str(exc)
             results.append(result)
         stream.flush()
-        _summary(results + refused, problems)
+        _summary(results + refused, problems, notes)
         _audit_parse(results)
         # Exit 1 when something could not be read, broke part-way, or nothing was read at all;
         # a file refused with its reason beside files that were read is said, not a failure.

@@ -74,6 +74,15 @@ def handle_errors(fn: F) -> F:
         except LoyauteError as exc:
             err.print(f"[bold red]loyaute:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            # A full disk, a damaged database: named, not a traceback (bugs keep theirs).
+            from loyaute.store.failures import explain  # noqa: PLC0415 - only on failure
+
+            named = explain(exc)
+            if named is None:
+                raise
+            err.print(f"[bold red]loyaute:[/] {escape(str(named))}", markup=True, soft_wrap=True)
+            raise typer.Exit(named.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 

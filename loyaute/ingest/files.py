@@ -14,6 +14,7 @@ import gzip
 import io
 import itertools
 import os
+import stat
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -210,10 +211,31 @@ def location(text: str | Path) -> Location:
     return Path(text.removeprefix("file://"))
 
 
-def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Location], list[str]]:
+def _kind_of(path: Path) -> str:
+    """What a path that is no regular file is, in French and English."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return "introuvable / not found"
+    if stat.S_ISFIFO(mode):
+        return "tube nommé / named pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "périphérique / device"
+    if stat.S_ISLNK(mode):
+        return "lien cassé / broken link"
+    return "pas un fichier ordinaire / not a regular file"
+
+
+def expand_paths(
+    paths: Sequence[str | Path], notes: list[str] | None = None
+) -> tuple[list[Location], list[str]]:
     """Files to read: each file given, and every file under each directory or prefix (sorted,
-    recursive, hidden files left out). Returns the files and a message per path that could not
-    be used."""
+    recursive). Returns the files and a message per path that could not be used: a named pipe,
+    socket, device or broken link in a directory is one (it is not read). Hidden files in a
+    directory (``.name``: editors' and rsync's temporary copies) are left out on purpose; how
+    many, per directory, is added to ``notes``."""
     files: list[Location] = []
     problems: list[str] = []
     for raw in paths:
@@ -236,19 +258,34 @@ def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Location], list[str]
             continue
         path = where
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found: list[Path] = []
+            hidden = 0
+            for p in sorted(path.rglob("*")):
+                if any(part.startswith(".") for part in p.relative_to(path).parts):
+                    hidden += not p.is_dir()
+                elif p.is_file():
+                    found.append(p)
+                elif not p.is_dir():
+                    problems.append(
+                        f"{p}: {_kind_of(p)} — non lu, loyaute ne lit que des fichiers ordinaires "
+                        "/ not read, loyaute reads regular files only"
+                    )
+            if hidden and notes is not None:
+                notes.append(
+                    f"{path}: {hidden} fichier(s) caché(s) (.nom) non lu(s), comme prévu : les "
+                    "nommer un par un pour les lire / hidden file(s) (.name) not read, as "
+                    "designed: name them one by one to read them"
+                )
             if not found:
                 problems.append(f"{path}: dossier vide / empty directory")
             files.extend(found)
         elif path.is_file():
             files.append(path)
-        elif path.exists():
-            problems.append(f"{path}: pas un fichier ordinaire / not a regular file")
+        elif path.exists() or path.is_symlink():
+            problems.append(
+                f"{path}: {_kind_of(path)} — non lu, loyaute ne lit que des fichiers ordinaires "
+                "/ not read, loyaute reads regular files only"
+            )
         else:
             problems.append(f"{path}: introuvable / not found")
     return files, problems

@@ -323,7 +323,7 @@ def _ingest(
         raise InputError(
             tr(f"format inconnu : {forced_format}", f"unknown format: {forced_format}")
         )
-    files, problems = expand_paths(paths)
+    files, problems = expand_paths(paths, report.warnings)
     report.problems += problems
     todo: list[tuple[Location, Source]] = []
     stat_keys: dict[str, str | None] = {}

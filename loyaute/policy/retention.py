@@ -197,6 +197,12 @@ def _purge_state(ws: Workspace, scope: scope_mod.Scope) -> Counter[str]:
     three_years = scope.today - timedelta(days=3 * 365 + 1)
     stale = [w for w in ws.db.publication.all_weeks() if _week_monday(w) < three_years]
     removed["aggregates_expired"] = ws.db.publication.delete_weeks(stale) if stale else 0
+    # Sign-in backoff: failures whose wait is long over, addresses unused for a year.
+    now = ws.clock.now()
+    removed["signin_traces_expired"] = ws.db.signins.forget_before(
+        (now - timedelta(days=1)).isoformat(timespec="seconds"),
+        (now - timedelta(days=365)).isoformat(timespec="seconds"),
+    )
     return +removed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 
@@ -239,15 +240,22 @@ class Failures:
     last_failure_at: str
 
 
+def _digest(login: str) -> str:
+    """What the sign-in tables keep of a login typed in: a digest, because what someone types
+    in the login field may be their password (H3); equal logins give equal digests."""
+    return hashlib.sha256(b"loyaute-signin\0" + login.encode("utf-8", "replace")).hexdigest()[:32]
+
+
 class SigninRepo(Repo):
     """Failed sign-ins per login and address, the addresses a login signed in from, and
-    disabled accounts (the sign-in backoff of ``accounts.py``)."""
+    disabled accounts (the sign-in backoff of ``accounts.py``). Logins typed in are kept as
+    digests only."""
 
     def failures(self, login: str, address: str) -> Failures | None:
         """The failures of ``login`` from ``address``."""
         row = self.conn.execute(
             "SELECT failures, last_failure_at FROM signin_failures WHERE login = ? AND address = ?",
-            (login, address),
+            (_digest(login), address),
         ).fetchone()
         return None if row is None else Failures(int(row[0]), str(row[1]))
 
@@ -257,7 +265,7 @@ class SigninRepo(Repo):
             "SELECT COALESCE(SUM(f.failures), 0) FROM signin_failures f WHERE f.login = ? "
             "AND f.last_failure_at >= ? AND NOT EXISTS (SELECT 1 FROM signin_known k "
             "WHERE k.login = f.login AND k.address = f.address)",
-            (login, since),
+            (_digest(login), since),
         ).fetchone()
         return int(row[0])
 
@@ -265,7 +273,8 @@ class SigninRepo(Repo):
         """True when ``login`` signed in from ``address`` before."""
         return (
             self.conn.execute(
-                "SELECT 1 FROM signin_known WHERE login = ? AND address = ?", (login, address)
+                "SELECT 1 FROM signin_known WHERE login = ? AND address = ?",
+                (_digest(login), address),
             ).fetchone()
             is not None
         )
@@ -276,25 +285,40 @@ class SigninRepo(Repo):
             "INSERT INTO signin_failures(login, address, failures, last_failure_at) "
             "VALUES (?, ?, 1, ?) ON CONFLICT(login, address) DO UPDATE SET "
             "failures = failures + 1, last_failure_at = excluded.last_failure_at",
-            (login, address, at),
+            (_digest(login), address, at),
         )
 
     def succeed(self, login: str, address: str, at: str) -> None:
         """Forget this address's failures and remember it as the login's."""
+        key = _digest(login)
         self.conn.execute(
-            "DELETE FROM signin_failures WHERE login = ? AND address = ?", (login, address)
+            "DELETE FROM signin_failures WHERE login = ? AND address = ?", (key, address)
         )
         self.conn.execute(
             "INSERT INTO signin_known(login, address, last_success_at) VALUES (?, ?, ?) "
             "ON CONFLICT(login, address) DO UPDATE SET last_success_at = excluded.last_success_at",
-            (login, address, at),
+            (key, address, at),
         )
 
     def clear(self, login: str) -> int:
         """Forget every failure of a login (``account unlock``)."""
         return int(
-            self.conn.execute("DELETE FROM signin_failures WHERE login = ?", (login,)).rowcount
+            self.conn.execute(
+                "DELETE FROM signin_failures WHERE login = ?", (_digest(login),)
+            ).rowcount
         )
+
+    def forget_before(self, failures_before: str, known_before: str) -> int:
+        """Retention: failures last seen before ``failures_before`` (their backoff is long over)
+        and addresses not used for a sign-in since ``known_before``."""
+        with transaction(self.conn):
+            a = self.conn.execute(
+                "DELETE FROM signin_failures WHERE last_failure_at < ?", (failures_before,)
+            ).rowcount
+            b = self.conn.execute(
+                "DELETE FROM signin_known WHERE last_success_at < ?", (known_before,)
+            ).rowcount
+        return int(a) + int(b)
 
     def disable(self, login: str, at: str, by: str) -> None:
         """Disable an account: no sign-in, sessions and tokens refused."""

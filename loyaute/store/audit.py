@@ -36,6 +36,7 @@ from typing import Any
 from loyaute.clock import Clock
 from loyaute.errors import WorkspaceError
 from loyaute.i18n import tr
+from loyaute.store.failures import database_error
 from loyaute.store.state import private, transaction
 
 GENESIS = "0" * 64
@@ -234,12 +235,16 @@ class AuditLog:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = FULL")
-        self.conn.executescript(SCHEMA)
-        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(anchor)")}
-        if "at" not in columns:
-            self.conn.execute("ALTER TABLE anchor ADD COLUMN at TEXT NOT NULL DEFAULT ''")
+        try:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.executescript(SCHEMA)
+            columns = {r[1] for r in self.conn.execute("PRAGMA table_info(anchor)")}
+            if "at" not in columns:
+                self.conn.execute("ALTER TABLE anchor ADD COLUMN at TEXT NOT NULL DEFAULT ''")
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise database_error(exc, path) from exc
         private(path)
         with transaction(self.conn):
             if self._meta("workspace") is None:

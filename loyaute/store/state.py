@@ -17,6 +17,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from loyaute.store.failures import database_error
+
 T = TypeVar("T")
 
 SCHEMA_VERSION = 3
@@ -292,19 +294,25 @@ def connect(path: Path) -> sqlite3.Connection:
     # One connection per command or web request; requests may hop threads, never share it.
     conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = FULL")
     key = str(path.resolve())
-    if fresh or key not in _READY:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(SCHEMA)
-        conn.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION) if fresh else "1",),
-        )
-        _migrate(conn)
-        private(path)
-        _READY.add(key)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        # The first statement that reads the file: a damaged one says so here, named.
+        conn.execute("PRAGMA synchronous = FULL")
+        if fresh or key not in _READY:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION) if fresh else "1",),
+            )
+            _migrate(conn)
+            private(path)
+            _READY.add(key)
+    except sqlite3.Error as exc:
+        conn.close()
+        _READY.discard(key)
+        raise database_error(exc, path) from exc
     return conn
 
 

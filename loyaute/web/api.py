@@ -16,6 +16,7 @@ from loyaute.reports.runner import run_presence
 from loyaute.web.auth import (
     SIGNED_IN,
     LocalPasswordsOff,
+    SignInsBusy,
     TooManyAttempts,
     end_session,
     guard,
@@ -72,7 +73,7 @@ class Problem(BaseModel):
     "/login",
     response_model=Me,
     responses={
-        401: {"description": "wrong login or password, or account locked", "model": Problem},
+        401: {"description": "wrong login or password, or account disabled", "model": Problem},
         429: {"description": "too many attempts from this address; retry later", "model": Problem},
     },
 )
@@ -88,6 +89,12 @@ def api_login(body: LoginBody, response: Response, ctx: Ctx = guard()) -> Any:
                 "connexion par mot de passe désactivée : utiliser le fournisseur d'identité",
                 "password sign-in is off: use the identity provider",
             ),
+        ) from None
+    except SignInsBusy:
+        raise HTTPException(
+            429,
+            ctx.t("beaucoup de connexions en ce moment, réessayer", "many sign-ins, retry"),
+            headers={"retry-after": "1"},
         ) from None
     except TooManyAttempts:
         raise HTTPException(

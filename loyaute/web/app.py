@@ -33,6 +33,7 @@ from loyaute.errors import (
     WorkspaceError,
 )
 from loyaute.policy.access import AccessDenied
+from loyaute.store.failures import explain
 from loyaute.web.auth import (
     HOME_OF_ROLE,
     PERMISSIONS,
@@ -111,13 +112,26 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:
-            log.error("internal error %s on %s", type(exc).__name__, scope.get("method", ""))
+            # A full disk or a damaged database is the operator's to fix (503); anything else is
+            # a bug (500). The kind goes to the server log; the visitor sees no path or trace.
+            unavailable = explain(exc) is not None
+            log.error(
+                "%s %s on %s",
+                "workspace unavailable:" if unavailable else "internal error",
+                type(exc).__name__,
+                scope.get("method", ""),
+            )
             if not started:
-                body = b"Erreur interne / Internal error"
+                body = (
+                    "Service momentanément indisponible ; l'exploitant en est averti. / Service "
+                    "unavailable for the moment; the operator is told."
+                    if unavailable
+                    else "Erreur interne / Internal error"
+                ).encode()
                 await send_with_headers(
                     {
                         "type": "http.response.start",
-                        "status": 500,
+                        "status": 503 if unavailable else 500,
                         "headers": [
                             (b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode()),
@@ -236,7 +250,10 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        return error_page(request, exc.status_code, str(exc.detail))
+        response = error_page(request, exc.status_code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     register_permissions(api.router, *ROUTERS)
     return app

@@ -170,7 +170,7 @@ def sign_in(ctx: Ctx, login: str, password: str) -> Identity | None:
         )
     except PasswordChecksBusy:
         _refused(ctx, login, "password_checks_busy")
-        raise TooManyAttempts from None
+        raise SignInsBusy from None
     if account is None:
         _refused(ctx, login, "password")
     return account
@@ -187,6 +187,10 @@ def _refused(ctx: Ctx, login: str, why: str) -> None:
 
 class TooManyAttempts(Exception):
     """Over the sign-in rate limit."""
+
+
+class SignInsBusy(TooManyAttempts):
+    """Every password check of this process is taken: retry in a second (``Retry-After``)."""
 
 
 class LocalPasswordsOff(Exception):

@@ -161,7 +161,28 @@ def test_expand_paths_reports_non_regular_file(tmp_path: Path) -> None:
     files, problems = expand_paths([fifo])
     assert files == []
     assert len(problems) == 1
-    assert "not a regular file" in problems[0]
+    assert "tube nommé" in problems[0]
+    assert "regular files only" in problems[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_and_hidden_files_inside_a_directory_are_said(tmp_path: Path) -> None:
+    """Issue 10, finding 14: a named pipe and hidden files in a directory were skipped without a
+    word. The pipe is a problem (it is not read: exit 1); hidden files, left out on purpose
+    (editors' and rsync's temporary copies), are counted in a note."""
+    folder = tmp_path / "logs"
+    write(folder / "a.log", b"x\n")
+    write(folder / ".a.log.swp", b"x\n")
+    write(folder / ".partial" / "b.log", b"x\n")
+    os.mkfifo(folder / "syslog.pipe")
+    notes: list[str] = []
+    files, problems = expand_paths([folder], notes)
+    assert files == [folder / "a.log"]
+    assert len(problems) == 1
+    assert "syslog.pipe" in problems[0]
+    assert "tube nommé" in problems[0]
+    assert len(notes) == 1
+    assert "2 fichier(s) caché(s)" in notes[0]
 
 
 # --- compression ----------------------------------------------------------------------------

@@ -48,3 +48,20 @@ def test_a_configuration_typo_keeps_the_site_up(fresh_web: Web) -> None:
     (web.home / "loyaute.toml").write_text(good, encoding="utf-8")
     assert web.client().get("/healthz").status_code == 200
     assert "La configuration sur disque est invalide" not in visible_text(dpo.get("/dpo").text)
+
+
+def test_a_damaged_state_database_gives_503_and_no_path(fresh_web: Web) -> None:
+    """Issue 10, finding 14: the state database damaged while the server runs. Visitors get 503
+    and the page names no file and no path; nothing like a traceback."""
+    web = fresh_web
+    agent = web.sign_in("agent")
+    assert agent.get("/me").status_code == 200
+    state = web.home / "store" / "state.db"
+    for side in (state.with_name("state.db-wal"), state.with_name("state.db-shm")):
+        side.unlink(missing_ok=True)
+    state.write_bytes(b"not a database any more\n" * 400)
+    page = agent.get("/me")
+    assert page.status_code == 503
+    assert "indisponible" in page.text
+    for leak in (str(web.home), "state.db", "Traceback", "sqlite"):
+        assert leak not in page.text

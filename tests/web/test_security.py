@@ -174,6 +174,28 @@ def test_session_tokens_and_passwords_are_stored_hashed(web: Web) -> None:
     assert digest(c.token or "") in sessions
 
 
+def test_a_password_typed_in_the_login_field_is_not_kept(fresh_web: Web) -> None:
+    """H3: someone types their password in the login field; the backoff counts that failure by
+    a digest of what was typed, so the password is nowhere in the database; retention forgets
+    the failure once its wait is long over."""
+    web = fresh_web
+    typed = "Motdepasse-De-Jeanne-2026!"
+    r = web.client().post("/login", data={"login": typed, "password": "jdupont"})
+    assert r.status_code == 401
+    state = web.home / "store" / "state.db"
+    stored = b"".join(p.read_bytes() for p in sorted(state.parent.glob("state.db*")))
+    assert typed.encode() not in stored
+    with web.workspace() as ws:
+        assert ws.db.signins.failures(typed, next(iter(_addresses(ws)))) is not None
+        later = (ws.clock.now() + timedelta(days=2)).isoformat(timespec="seconds")
+        assert ws.db.signins.forget_before(later, "0000") >= 1
+        assert not _addresses(ws)
+
+
+def _addresses(ws: Workspace) -> set[str]:
+    return {str(r[0]) for r in ws.db.conn.execute("SELECT address FROM signin_failures")}
+
+
 # --- sign-in ----------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from loyaute.web.auth import (
     HOME_OF_ROLE,
     SIGNED_IN,
     LocalPasswordsOff,
+    SignInsBusy,
     TooManyAttempts,
     check_csrf,
     end_session,
@@ -78,6 +79,17 @@ def login_submit(
                 "Password sign-in is off: use the organisation's account.",
             ),
         )
+    except SignInsBusy:
+        busy = _login(
+            ctx,
+            429,
+            ctx.t(
+                "Beaucoup de connexions en ce moment : réessayez dans un instant.",
+                "Many sign-ins at the moment: try again in a moment.",
+            ),
+        )
+        busy.headers["retry-after"] = "1"
+        return busy
     except TooManyAttempts:
         return _login(
             ctx,
@@ -92,8 +104,8 @@ def login_submit(
             ctx,
             401,
             ctx.t(
-                "Identifiant ou mot de passe incorrect, ou compte verrouillé.",
-                "Wrong login or password, or account locked.",
+                "Identifiant ou mot de passe incorrect, ou compte désactivé.",
+                "Wrong login or password, or account disabled.",
             ),
         )
     response = RedirectResponse(HOME_OF_ROLE[account.role], status_code=303)
