@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -196,6 +196,22 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_at TEXT NOT NULL,
     revoked_at TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS followed_files (
+    spec TEXT NOT NULL,
+    path TEXT NOT NULL,
+    device INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    head_sha256 TEXT NOT NULL,
+    head_bytes INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (spec, device, inode)
+);
+CREATE TABLE IF NOT EXISTS collector_status (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -213,6 +229,9 @@ MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
         ("cases", "decided_by", "TEXT NOT NULL DEFAULT ''"),
         ("sessions", "kind", "TEXT NOT NULL DEFAULT 'web'"),
     ],
+    # 3: the collector's tables (followed_files, collector_status) are new tables, which SCHEMA
+    # creates in an older database too (CREATE TABLE IF NOT EXISTS); no column is added.
+    3: [],
 }
 
 PRIVATE_FILE = 0o600
@@ -295,6 +314,7 @@ class Database:
     def __init__(self, path: Path) -> None:
         from loyaute.store.accounts import AccountRepo  # noqa: PLC0415 - repositories import this module
         from loyaute.store.cases import CaseRepo  # noqa: PLC0415
+        from loyaute.store.collector import CollectorRepo  # noqa: PLC0415
         from loyaute.store.directory import AgentRepo, NoticeRepo  # noqa: PLC0415
         from loyaute.store.individual import IndividualRepo  # noqa: PLC0415
         from loyaute.store.operations import AlertRepo, ManifestRepo  # noqa: PLC0415
@@ -312,6 +332,7 @@ class Database:
         self.alerts = AlertRepo(self.conn)
         self.manifest = ManifestRepo(self.conn)
         self.publication = PublicationRepo(self.conn)
+        self.collector = CollectorRepo(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
