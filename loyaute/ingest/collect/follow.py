@@ -80,6 +80,9 @@ class Tracked:
     skipping: bool = False
     """Discarding a line longer than ``max_line_bytes`` up to its end."""
     size: int = 0
+    recorded: bool = False
+    """True once a commit recorded that this file is followed: nothing of a file is read
+    before, so after a crash every file that may hold lines read and not committed is known."""
 
     def state(self, at: str) -> FollowState:
         """What a commit records of this file."""
@@ -183,15 +186,17 @@ class Follower:
             return None
         st = os.fstat(fd)
         tracked = Tracked(spec, path, fd, st.st_dev, st.st_ino, size=st.st_size)
-        if resume is not None and resume.offset > 0:
+        if resume is not None:
+            tracked.recorded = True
             head = os.pread(fd, resume.head_bytes, 0)
             if len(head) == resume.head_bytes and _sha(head) == resume.head_sha256:
                 tracked.offset = resume.offset
                 tracked.head_sha256, tracked.head_bytes = resume.head_sha256, resume.head_bytes
-            else:
+            elif resume.head_bytes > 0:
                 # Truncated or rewritten while the collector was stopped (copytruncate, or the
                 # inode reused by a new file): the unread end may be in a copy beside it.
                 self._copy_or_warn(resume, path)
+        self._update_head(tracked)
         self.tracked[(st.st_dev, st.st_ino)] = tracked
         return tracked
 
@@ -281,7 +286,8 @@ class Follower:
             self._truncated(tracked)
             size = os.fstat(tracked.fd).st_size
         tracked.size = size
-        if size <= tracked.offset:
+        self._update_head(tracked)
+        if size <= tracked.offset or not tracked.recorded:
             return False
         origin = self._origin(tracked)
         if origin is None:
@@ -318,14 +324,14 @@ class Follower:
             return False
         block = data[: end + 1]
         tracked.offset += end + 1
-        self._update_head(tracked)
         self._feed(origin, block)
         return True
 
     def _update_head(self, tracked: Tracked) -> None:
-        if tracked.head_bytes >= HEAD_BYTES or tracked.head_bytes >= tracked.offset:
+        """The fingerprint of the file's first bytes (up to ``HEAD_BYTES``, more as it grows)."""
+        if tracked.head_bytes >= HEAD_BYTES or tracked.head_bytes >= tracked.size:
             return
-        head = os.pread(tracked.fd, min(HEAD_BYTES, tracked.offset), 0)
+        head = os.pread(tracked.fd, min(HEAD_BYTES, tracked.size), 0)
         tracked.head_bytes, tracked.head_sha256 = len(head), _sha(head)
 
     def _same_head(self, tracked: Tracked) -> bool:
@@ -338,6 +344,8 @@ class Follower:
             self._copy_or_warn(tracked.state(""), tracked.path)
         tracked.offset, tracked.head_bytes, tracked.head_sha256 = 0, 0, ""
         tracked.skipping = False
+        tracked.size = os.fstat(tracked.fd).st_size
+        self._update_head(tracked)
         if tracked.origin is not None and tracked.origin.source is not None:
             tracked.origin.parser = tracked.origin.source.parser()
 
@@ -373,7 +381,7 @@ class Follower:
                         return True  # the copy holds nothing beyond what was read
                     skip -= len(piece)
                 origin = self._copy_origin(path)
-                rest = b""
+                rest = head[state.offset :]  # not read yet when the offset is within the head
                 while True:
                     piece = stream.read(self.chunk_bytes)
                     if not piece:
@@ -439,6 +447,18 @@ class Follower:
         gone, self.gone = self.gone, []
         states = [t.state(at) for t in self.tracked.values()]
         return states, gone
+
+    def recorded(self, states: list[FollowState]) -> None:
+        """A commit recorded these files: they may be read now."""
+        for state in states:
+            tracked = self.tracked.get((state.device, state.inode))
+            if tracked is not None:
+                tracked.recorded = True
+
+    @property
+    def unrecorded(self) -> bool:
+        """True when a file was found that no commit recorded yet (commit soon)."""
+        return any(not t.recorded for t in self.tracked.values())
 
     def restore(self, gone: list[tuple[str, int, int]]) -> None:
         """A commit failed: the files it would have forgotten are forgotten at the next one."""

@@ -59,6 +59,8 @@ PUMP_SECONDS = 0.05
 """How often held messages are parsed when no batch filled up."""
 RELP_COMMIT_SECONDS = 0.2
 """RELP messages whose half-days are new wait at most about this long for a commit."""
+DRAIN_IDLE_SECONDS = 0.3
+"""At shutdown, TCP connections silent for this long after the half-close are drained."""
 RELP_PROCESS_FRAMES = 32
 """RELP messages held before they are parsed at once (librelp's window is 128 by default)."""
 
@@ -228,6 +230,7 @@ class Collector:
         self._failure: BaseException | None = None
         self._purged_on = ws.today()
         self._relp_waiting_since: float | None = None
+        self.last_data = time.monotonic()
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -398,7 +401,8 @@ class Collector:
                 and self.intake.waiting
                 and now - self._relp_waiting_since >= RELP_COMMIT_SECONDS
             )
-            if now - last < self.options.commit_every_seconds and not relp_due:
+            new_file = self.follower is not None and self.follower.unrecorded
+            if now - last < self.options.commit_every_seconds and not relp_due and not new_file:
                 continue
             last = now
             await self.commit()
@@ -441,6 +445,8 @@ class Collector:
             raise
         self._purged_on = today
         self.intake.settle(snapshot, committed=True)
+        if self.follower is not None:
+            self.follower.recorded(states)
         self._account(result)
         self.release()
         return result
@@ -476,9 +482,16 @@ class Collector:
             server.close()
         for stream in list(self.streams):
             stream.half_close()
+        self.last_data = time.monotonic()
+        # Drained when every TCP sender closed its side, or sent nothing for DRAIN_IDLE_SECONDS
+        # (a sender that sends again later sees the half-closed connection first), or at the
+        # deadline.
         deadline = time.monotonic() + self.options.drain_seconds
-        while any(s.kind == "tcp" for s in self.streams) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        while any(s.kind == "tcp" for s in self.streams):
+            now = time.monotonic()
+            if now >= deadline or now - self.last_data >= DRAIN_IDLE_SECONDS:
+                break
+            await asyncio.sleep(0.02)
         if self.udp is not None:
             self.udp.close()
         for stream in list(self.streams):
@@ -551,6 +564,7 @@ class _Stream(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         c = self.collector
         c.counters.bytes[self.kind] += len(data)
+        c.last_data = time.monotonic()
         messages = self.decoder.feed(data)
         if messages:
             c.intake.add_messages(self.listener, self.kind, messages)

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from loyaute.clock import FixedClock
+from loyaute.config import load_settings
 from loyaute.demo import logs
+from loyaute.templates import loyaute_toml
 from loyaute.workspace import Workspace
 from tests.builders import (
     local,
@@ -150,6 +152,25 @@ def batch_store(reference_home: Path, files: list[Path]) -> dict[str, set[tuple[
     return store_of(reference_home)
 
 
+def wait_for_store(home: Path, expected: dict[str, set[tuple[str, ...]]], *why: object) -> None:
+    """Wait until the store equals ``expected``; on timeout, say what differs (and ``why``:
+    the collectors, whose error output and counters are shown)."""
+    try:
+        wait_for("the store to equal the batch ingest", lambda: store_of(home) == expected)
+    except AssertionError:
+        got = store_of(home)
+        detail = {
+            table: {"missing": sorted(expected[table] - got[table]),
+                    "extra": sorted(got[table] - expected[table])}
+            for table in expected
+        }  # fmt: skip
+        notes = [w.stderr() if isinstance(w, CollectProcess) else str(w) for w in why]
+        for w in why:
+            if isinstance(w, CollectProcess) and w.proc.poll() is None:
+                notes.append(str(w.metrics()))
+        raise AssertionError(f"store differs from the batch ingest: {detail}\n{notes}") from None
+
+
 # --- the collector process ------------------------------------------------------------------
 
 
@@ -211,6 +232,10 @@ class CollectProcess:
         self.proc.kill()
         self.proc.wait(DEADLINE)
 
+    def wait(self, timeout: float = DEADLINE) -> int:
+        """The exit status of a collector that ends by itself."""
+        return self.proc.wait(timeout)
+
     def stderr(self) -> str:
         return self.err.read_text(encoding="utf-8", errors="replace")
 
@@ -219,6 +244,21 @@ class CollectProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(DEADLINE)
+
+
+def set_collect(home: Path, **values: object) -> None:
+    """Write ``[collect]`` settings into the workspace's loyaute.toml."""
+    path = home / "loyaute.toml"
+    settings = load_settings(path)
+    collect = settings.collect.model_copy(update=values)
+    path.write_text(
+        loyaute_toml(settings.model_copy(update={"collect": collect})), encoding="utf-8"
+    )
+
+
+def count(collector: CollectProcess, transport: str) -> float:
+    """Lines the collector handed to a source from ``transport``."""
+    return collector.metric(f'loyaute_collect_lines_total{{transport="{transport}"}}')
 
 
 # --- rsyslog --------------------------------------------------------------------------------
@@ -230,16 +270,26 @@ class Rsyslog:
     """Debian's rsyslogd as a private instance (own config, work folder and pid file, no
     system socket), forwarding what ``imfile`` reads to the collector."""
 
-    def __init__(self, folder: Path, config: str) -> None:
+    def __init__(self, folder: Path, config: str, global_options: str = "") -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "work").mkdir(exist_ok=True)
         self.conf = folder / "rsyslog.conf"
         self.pid = folder / "rsyslogd.pid"
         self.conf.write_text(
-            f'global(workDirectory="{folder / "work"}" maxMessageSize="64k")\n' + config,
+            f'global(workDirectory="{folder / "work"}" maxMessageSize="64k" {global_options})\n'
+            + config,
             encoding="utf-8",
         )
+        check = subprocess.run(
+            [RSYSLOGD, "-N1", "-f", str(self.conf)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if check.returncode != 0:
+            raise AssertionError(f"rsyslog refuses its configuration: {check.stderr}")
         self.log = folder / "rsyslogd.log"
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -259,12 +309,16 @@ class Rsyslog:
                 self.proc.wait(10)
 
 
+IMFILE = 'module(load="imfile")\n'
+OMRELP = 'module(load="omrelp")\n'
+
+
 def forward_file(path: Path, tag: str, action: str) -> str:
-    """rsyslog configuration: read ``path`` with imfile, hand every line to ``action``."""
+    """rsyslog configuration (after ``IMFILE``): read ``path`` with imfile, hand every line to
+    ``action`` (a ruleset of its own, named after ``tag``)."""
     return (
-        'module(load="imfile" PollingInterval="1")\n'
-        f'input(type="imfile" File="{path}" Tag="{tag}:" ruleset="out" freshStartTail="off")\n'
-        f'ruleset(name="out") {{\n  {action}\n}}\n'
+        f'input(type="imfile" File="{path}" Tag="{tag}:" ruleset="{tag}" freshStartTail="off")\n'
+        f'ruleset(name="{tag}") {{\n  {action}\n}}\n'
     )
 
 

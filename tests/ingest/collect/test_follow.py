@@ -75,7 +75,15 @@ class Run:
             **kw,  # type: ignore[arg-type]
         )
 
+        self.gone: list[tuple[str, int, int]] = []
+
     def poll(self) -> None:
+        """Look at the files, record the new ones (as the commit the collector runs at once
+        does), and read until nothing is left."""
+        self.follower.poll()
+        states, gone = self.follower.checkpoint("t")
+        self.gone += gone
+        self.follower.recorded(states)
         while self.follower.poll():
             pass
 
@@ -84,7 +92,8 @@ class Run:
 
     def checkpoint(self) -> list[FollowState]:
         """What a commit would record (the follower's offsets after its last poll)."""
-        states, _ = self.follower.checkpoint("t")
+        states, gone = self.follower.checkpoint("t")
+        self.gone += gone
         return states
 
     def close(self) -> None:
@@ -130,7 +139,7 @@ def test_rename_rotation_reads_the_old_file_to_its_end_then_the_new_one(tmp_path
     # the rotated file was read to its end and forgotten; only the new one is followed
     states, gone = run.follower.checkpoint("t")
     assert [s.path for s in states] == [str(log)]
-    assert [g[0] for g in gone] == [str(log)]
+    assert [g[0] for g in run.gone + gone] == [str(log)]
     run.close()
 
 
@@ -317,6 +326,43 @@ def test_a_binary_file_is_refused_with_its_reason(tmp_path: Path) -> None:
     assert run.counters.follow[0].state == "refused: binary_file"
     assert run.counters.lines["file"] == 0
     run.close()
+
+
+def test_nothing_is_read_before_a_commit_recorded_the_file(tmp_path: Path) -> None:
+    """So that after a crash every file that may hold lines read and not committed is known,
+    wherever rotation puts it."""
+    log = tmp_path / "fgt.log"
+    append(log, fgt(10))
+    run = Run([str(log)])
+    run.follower.poll()
+    assert run.follower.unrecorded
+    assert run.counters.lines["file"] == 0
+    states, _ = run.follower.checkpoint("t")
+    assert [(s.offset, s.head_bytes) for s in states] == [(0, HEAD_BYTES)]
+    run.follower.recorded(states)
+    run.follower.poll()
+    assert run.counters.lines["file"] == 10
+    run.close()
+
+
+def test_a_file_recorded_and_rotated_compressed_before_any_commit_is_read_whole(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "fgt.log"
+    lines = fgt(20)
+    append(log, lines[:10])
+    run = Run([str(log)])
+    run.follower.poll()
+    saved, _ = run.follower.checkpoint("t")  # recorded at offset 0, then killed
+    run.close()
+    with gzip.open(tmp_path / "fgt.log.1.gz", "wb") as gz:
+        gz.write(log.read_bytes())
+    log.unlink()
+    append(log, lines[10:])
+    after = Run([str(log)], saved)
+    after.poll()
+    assert after.collected() == batch_keys(tmp_path / "batch.log", lines)
+    after.close()
 
 
 def test_head_fingerprint_is_bounded(tmp_path: Path) -> None:
