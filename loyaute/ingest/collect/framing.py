@@ -170,7 +170,7 @@ _BOM = b"\xef\xbb\xbf"
 @dataclass(frozen=True)
 class Header:
     """Where a message comes from, as its syslog header says: the sending host and the
-    application (RFC 5424 APP-NAME, RFC 3164 TAG without its ``[pid]``); empty when absent."""
+    application (RFC 5424 APP-NAME, RFC 3164 TAG without its ``[pid]``); empty when the header has none."""
 
     host: str
     app: str

@@ -15,6 +15,38 @@ from typing import Any
 
 TRANSPORTS = ("udp", "tcp", "tls", "relp", "file")
 
+COLLECTOR_REASON_TEXT: dict[str, tuple[str, str]] = {
+    "rotated_file_missing": (
+        "fichier suivi introuvable après rotation : sa fin non lue manque",
+        "followed file not found after rotation: its unread end is missing",
+    ),
+    "truncated_without_copy": (
+        "fichier tronqué (copytruncate) sans copie retrouvée : des lignes peuvent manquer",
+        "file truncated (copytruncate) and no copy found: lines may be missing",
+    ),
+}
+
+
+def skip_reason_text(code: str, lang: str = "fr") -> str:
+    """Explain any reason the collector counts (a source's, a file's, a frame's, its own)."""
+    from loyaute.ingest.collect.framing import FRAME_REASON_TEXT  # noqa: PLC0415 - cycle
+    from loyaute.ingest.collect.intake import COLLECT_REASON_TEXT  # noqa: PLC0415
+    from loyaute.ingest.reading import FILE_REASON_TEXT  # noqa: PLC0415
+    from loyaute.sources.base import REASON_TEXT  # noqa: PLC0415
+
+    tables: list[dict[Any, tuple[str, str]]] = [
+        REASON_TEXT,
+        FILE_REASON_TEXT,
+        FRAME_REASON_TEXT,
+        COLLECT_REASON_TEXT,
+        COLLECTOR_REASON_TEXT,
+    ]
+    for table in tables:
+        for key, (fr, en) in table.items():
+            if str(key) == code or getattr(key, "value", None) == code:
+                return en if lang == "en" else fr
+    return code
+
 
 @dataclass
 class FollowedStatus:
@@ -75,12 +107,19 @@ class Counters:
 
 
 def status_json(
-    counters: Counters, *, state: str, listeners: list[str], pid: int, updated_at: str
+    counters: Counters,
+    *,
+    state: str,
+    listeners: list[str],
+    pid: int,
+    updated_at: str,
+    commit_every_seconds: float = 5.0,
 ) -> dict[str, Any]:
     """The snapshot the operator's page shows (JSON-ready)."""
     c = counters
     return {
         "state": state,
+        "commit_every_seconds": commit_every_seconds,
         "pid": pid,
         "started_at": c.started_at,
         "updated_at": updated_at,

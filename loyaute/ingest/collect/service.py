@@ -427,6 +427,7 @@ class Collector:
                 listeners=self.listeners,
                 pid=os.getpid(),
                 updated_at=self.ws.clock.now().isoformat(timespec="seconds"),
+                commit_every_seconds=self.options.commit_every_seconds,
             ),
             purge=today != self._purged_on,
         )

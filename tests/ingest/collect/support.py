@@ -219,7 +219,7 @@ class CollectProcess:
         return out
 
     def metric(self, name: str) -> float:
-        """One sample (0 when absent)."""
+        """One sample (0 when the endpoint does not list it)."""
         return self.metrics().get(name, 0.0)
 
     def stop(self, timeout: float = DEADLINE) -> int:
