@@ -37,6 +37,8 @@ FRAME_REASON_TEXT: dict[str, tuple[str, str]] = {
 }
 
 _OCTET_COUNT_RE = re.compile(rb"([1-9]\d{0,8}) ")
+_OCTET_START_RE = re.compile(rb"\n[1-9]\d{0,8} ")
+"""A frame after the first that starts with an octet count."""
 _DIGITS_AT_END_RE = re.compile(rb"\d{1,9}\Z")
 
 
@@ -46,7 +48,7 @@ class StreamDecoder:
 
     Each frame says how it is framed, as rsyslog's ``imtcp`` reads it: a frame starting with a
     digit is octet-counted (``LEN SP MSG``), any other frame runs to the next newline
-    (non-transparent framing; a NUL also ends a frame). A message longer than ``max_bytes`` is
+    (non-transparent framing; a NUL inside a message ends a record, as in a file). A message longer than ``max_bytes`` is
     skipped without being held whole, and counted as ``line_too_long``."""
 
     max_bytes: int
@@ -71,6 +73,9 @@ class StreamDecoder:
             data = data[end + 1 :]
         buf = self._buffer
         buf += data
+        fast = self._lines(buf)
+        if fast is not None:
+            return fast
         out: list[bytes] = []
         pos = 0
         size = len(buf)
@@ -111,6 +116,22 @@ class StreamDecoder:
             pos = end + 1
         del buf[:pos]
         return out
+
+    def _lines(self, buf: bytearray) -> list[bytes] | None:
+        """The common case at C speed: every complete frame held is newline-framed (none
+        starts with an octet count) and none is too long. None when the frame-by-frame reading
+        is needed."""
+        end = buf.rfind(b"\n")
+        if end < 0 or 0x31 <= buf[0] <= 0x39 or _OCTET_START_RE.search(buf, 0, end) is not None:
+            return None
+        region = bytes(buf[:end])
+        lines = region.split(b"\n")
+        if len(region) > self.max_bytes and max(map(len, lines)) > self.max_bytes:
+            return None
+        del buf[: end + 1]
+        if b"\r" in region:
+            lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        return lines
 
     def close(self) -> list[bytes]:
         """At the end of the stream: a last message without its newline is still a message; a
@@ -164,7 +185,7 @@ _HEADER_RE = re.compile(
     rb"(?:(" + _TAG + rb")(?: |$)|([^\s:]+) (?:(" + _TAG + rb")(?: |$))?)"
     rb")?"
 )
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -179,6 +200,23 @@ class Header:
 NO_HEADER = Header("", "")
 
 
+HeaderGroups = tuple[bytes | None, ...]
+"""The five groups of a header match (RFC 5424 host and app, RFC 3164 tag, host and tag)."""
+match_header = _HEADER_RE.match
+"""The header's match at the start of a message (None: no header); its ``groups()`` name the
+sender (``header_of``), its ``end()`` is where the body starts."""
+
+
+def header_of(groups: HeaderGroups) -> Header:
+    """The sender a header's groups name."""
+    host5, app5, tag_only, host3, tag3 = groups
+    if host5 is not None:
+        return Header(_nil(host5), _nil(app5 or b"-"))
+    tag = tag_only or tag3
+    app = tag.split(b"[", 1)[0].rstrip(b":") if tag else b""
+    return Header((host3 or b"").decode("utf-8", "replace"), app.decode("utf-8", "replace"))
+
+
 def split_header(message: bytes) -> tuple[Header, bytes]:
     """The header of a syslog message and its body (MSG), which is what a log file would hold:
     the line a source parses. A message without a syslog header is all body; a ``<PRI>`` alone
@@ -187,14 +225,10 @@ def split_header(message: bytes) -> tuple[Header, bytes]:
     if m is None:
         return NO_HEADER, message
     body = message[m.end() :]
-    if body.startswith(_BOM):  # RFC 5424 MSG-UTF8 starts with a byte-order mark
-        body = body[3:]
-    host5, app5, tag_only, host3, tag3 = m.groups()
-    if host5 is not None:
-        return Header(_nil(host5), _nil(app5)), body
-    tag = tag_only or tag3
-    app = tag.split(b"[", 1)[0].rstrip(b":") if tag else b""
-    return Header((host3 or b"").decode("utf-8", "replace"), app.decode("utf-8", "replace")), body
+    groups: HeaderGroups = m.groups()
+    if groups[0] is not None and body.startswith(BOM):
+        body = body[3:]  # RFC 5424 MSG-UTF8 starts with a byte-order mark
+    return header_of(groups), body
 
 
 def _nil(value: bytes) -> str:

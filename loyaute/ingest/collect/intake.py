@@ -31,15 +31,17 @@ from datetime import date
 import pyarrow as pa
 
 from loyaute.errors import UnknownFormatError
-from loyaute.ingest.collect.framing import Header, split_header
+from loyaute.ingest.collect.framing import BOM, Header, HeaderGroups, header_of, match_header
 from loyaute.ingest.collect.metrics import Counters
 from loyaute.ingest.reading import nul_to_newline
-from loyaute.presence.reduce import KEY_SCHEMA, key_rows, reduce_events
+from loyaute.presence.reduce import KEY_SCHEMA, key_rows
 from loyaute.presence.windows import Windows
 from loyaute.sources import detect
 from loyaute.sources.base import Chunk, LineParser, Source
 
 log = logging.getLogger("loyaute.collect")
+
+NO_GROUPS: HeaderGroups = (None, None, None, None, None)
 
 Key = tuple[str, date, int, str]
 """(login as written, local day, half 0/1, category)."""
@@ -76,7 +78,6 @@ class Origin:
     lines: int = 0
     held: list[bytes] = field(default_factory=list)
     """Bodies waiting to be parsed (or, while the format is unknown, to be recognised)."""
-    held_bytes: int = 0
     held_since: float = 0.0
     first_ticket: int = 0
     """Number of the first message held (0: none held)."""
@@ -127,7 +128,7 @@ class Intake:
         count_background: bool,
         counters: Counters,
         *,
-        batch_bytes: int = 1 << 20,
+        batch_bytes: int = 4 << 20,
         detect_lines: int = 20,
         detect_wait_seconds: float = 2.0,
         cache_keys: int = 500_000,
@@ -145,6 +146,7 @@ class Intake:
         self.cache_keys = cache_keys
         self.clock = clock
         self.origins: dict[tuple[str, str, str], Origin] = {}
+        self._by_groups: dict[tuple[str, str], dict[HeaderGroups, Origin]] = {}
         self._dirty: dict[int, Origin] = {}
         self.buffered_bytes = 0
         self.added = 0
@@ -177,25 +179,38 @@ class Intake:
         """Accept syslog messages; returns the ticket of the last one (the others precede it).
         ``track``: their acknowledgement will ask ``is_durable``."""
         now = self.clock()
-        counters = self.counters
-        counters.messages[transport] += len(messages)
-        origin: Origin | None = None
-        last_header: Header | None = None
-        for message in messages:
-            self.added += 1
-            header, body = split_header(message)
-            if header != last_header or origin is None:
-                origin = self.origin_of(listener, transport, header)
-                last_header = header
-            if not origin.held:
-                origin.held_since = now
-                origin.first_ticket = self.added
-                self._dirty[id(origin)] = origin
-            origin.held.append(body)
+        self.counters.messages[transport] += len(messages)
+        first = self.added + 1
+        self.added += len(messages)
+        self.buffered_bytes += sum(map(len, messages)) + len(messages)
+        cache = self._by_groups.setdefault((listener, transport), {})
+        match = match_header
+        last: object = None
+        held: list[bytes] = []
+        for ticket, message in enumerate(messages, first):
+            m = match(message)
+            if m is None:
+                groups: HeaderGroups = NO_GROUPS
+                body = message
+            else:
+                groups = m.groups()
+                body = message[m.end() :]
+                if groups[0] is not None and body.startswith(BOM):
+                    body = body[3:]
+            if groups != last:  # messages of one sender come in runs: look up only when it changes
+                last = groups
+                origin = cache.get(groups)
+                if origin is None:
+                    origin = cache[groups] = self.origin_of(listener, transport, header_of(groups))
+                if not origin.held:
+                    origin.held_since = now
+                    origin.first_ticket = ticket
+                    self._dirty[id(origin)] = origin
+                held = origin.held
+                tickets = origin.tickets
+            held.append(body)
             if track:
-                origin.tickets.append(self.added)
-            origin.held_bytes += len(body) + 1
-            self.buffered_bytes += len(body) + 1
+                tickets.append(ticket)
         if self.buffered_bytes >= self.batch_bytes:
             self.process()
         return self.added
@@ -220,8 +235,7 @@ class Intake:
             return not origin.held
         lines, origin.held = origin.held, []
         tickets, origin.tickets = origin.tickets, []
-        self.buffered_bytes -= origin.held_bytes
-        origin.held_bytes = 0
+        self.buffered_bytes -= sum(map(len, lines)) + len(lines)
         origin.first_ticket = 0
         if not lines:
             return True
@@ -247,8 +261,8 @@ class Intake:
             lines = sum(1 + body.count(b"\n") for body in origin.held)
             self.counters.lines[origin.transport] += lines
             self.counters.skipped[UNRECOGNISED] += lines
-            self.buffered_bytes -= origin.held_bytes
-            origin.held, origin.held_bytes, origin.first_ticket = [], 0, 0
+            self.buffered_bytes -= sum(map(len, origin.held)) + len(origin.held)
+            origin.held, origin.first_ticket = [], 0
             origin.tickets = []
             return False
         origin.use(source, source.name in self.enabled)
@@ -285,12 +299,10 @@ class Intake:
         counters.skipped.update(parsed.skip_counts())
         if not parsed.events.num_rows:
             return
-        if tickets is None:
-            self._keep(
-                origin.name, reduce_events(parsed.events, self.windows, self.count_background)
-            )
-            return
         rows = key_rows(parsed.events, self.windows, self.count_background)
+        if tickets is None:
+            self._keep(origin.name, rows)  # the keys' set is the OR-reduce
+            return
         fresh = self._keep(origin.name, rows)
         if not fresh:
             return

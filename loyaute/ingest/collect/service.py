@@ -55,7 +55,7 @@ from loyaute.workspace import Workspace
 
 log = logging.getLogger("loyaute.collect")
 
-PUMP_SECONDS = 0.05
+PUMP_SECONDS = 0.1
 """How often held messages are parsed when no batch filled up."""
 RELP_COMMIT_SECONDS = 0.2
 """RELP messages whose half-days are new wait at most about this long for a commit."""
