@@ -29,11 +29,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import cast
 
 from loyaute.config import CollectSettings, parse_endpoint
-from loyaute.errors import InputError, UsageError
+from loyaute.errors import ConfigError, GateError, InputError, UsageError
 from loyaute.i18n import tr
 from loyaute.ingest.collect.commit import CommitBatch, CommitResult, commit_keys, require_gates
 from loyaute.ingest.collect.follow import Follower
@@ -46,7 +47,6 @@ from loyaute.ingest.collect.framing import (
 )
 from loyaute.ingest.collect.intake import Intake
 from loyaute.ingest.collect.metrics import Counters, prometheus_text, status_json
-from loyaute.policy.retention import purge
 from loyaute.policy.roles import Identity
 from loyaute.presence.windows import Windows
 from loyaute.sources import build_sources
@@ -228,7 +228,7 @@ class Collector:
         self._udp_inode = 0
         self._stop: asyncio.Event | None = None
         self._failure: BaseException | None = None
-        self._purged_on = ws.today()
+        self._purged_on: date | None = None
         self._relp_waiting_since: float | None = None
         self.last_data = time.monotonic()
 
@@ -242,6 +242,11 @@ class Collector:
             loop.add_signal_handler(sig, self._stop.set)
         try:
             await self._start()
+            # Retention first, as ingest does, and the followed files recorded before any is
+            # read; a first health snapshot for the operator's page.
+            if self.follower is not None:
+                self.follower.poll()
+            await self.commit()
             self.ready(self.listeners)
             tasks = [
                 asyncio.create_task(self._guard(self._pump())),
@@ -429,17 +434,23 @@ class Collector:
                 updated_at=self.ws.clock.now().isoformat(timespec="seconds"),
                 commit_every_seconds=self.options.commit_every_seconds,
             ),
-            purge=today != self._purged_on,
+            purge=today != self._purged_on,  # at the first commit, then each new day
         )
         try:
             result = await asyncio.to_thread(commit_keys, self.ws, batch, self.who)
-        except (StoreError, OSError) as exc:
+        except (GateError, ConfigError):
+            self.intake.settle(snapshot, committed=False)
+            raise  # a refusal: the collector stops, nothing more is stored
+        except Exception as exc:  # the store or the state database: kept, tried again
             self.intake.settle(snapshot, committed=False)
             if self.follower is not None:
                 self.follower.restore(gone)
             self.counters.commit_failures += 1
             self.counters.warn(str(exc))
-            log.warning("commit failed: %s", exc)
+            if isinstance(exc, StoreError | OSError):
+                log.warning("commit failed, tried again at the next one: %s", exc)
+            else:
+                log.exception("commit failed, tried again at the next one")
             return None
         except BaseException:
             self.intake.settle(snapshot, committed=False)
@@ -741,7 +752,6 @@ def collect(
     gate's reason, while A1–A3 do not hold (as ``ingest``)."""
     for warning in require_gates(ws):
         on_warning(warning)
-    purge(ws, who=who)
     collector = Collector(ws, options, who, ready)
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(collector.run())

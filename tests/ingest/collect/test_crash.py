@@ -15,6 +15,7 @@ from tests.builders import local
 from tests.ingest.collect.support import (
     CollectProcess,
     batch_store,
+    copy_home,
     count,
     evidence_lines,
     store_of,
@@ -103,3 +104,33 @@ def _written(lines: list[str], tmp_path: Path) -> list[Path]:
     path = tmp_path / f"batch-{abs(hash(lines[0]))}.log"
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return [path]
+
+
+def test_a_gate_that_stops_holding_stops_the_collector_and_nothing_more_is_stored(
+    home: Path, reference: Path, days: list[date], tmp_path: Path, processes: list[object]
+) -> None:
+    """A1 withdrawn while it runs: the next commit refuses with the gate's reason, the
+    collector exits 1 and stores nothing more; once the gate holds again, a restart reads the
+    followed file from the last committed offset, and nothing is missing."""
+    log = tmp_path / "fgt.log"
+    lines = evidence_lines(days, 600)
+    first, second = lines[:300], lines[300:]
+    args = ("--follow", str(log), "--metrics", "127.0.0.1:0", "--commit-every", "0.3")
+    c = CollectProcess(home, *args)
+    processes.append(c)
+    append(log, first)
+    before = batch_store(copy_home(reference, tmp_path / "before"), [_written(first, tmp_path)[0]])
+    wait_for_store(home, before, c)
+    register = home / "register.toml"
+    original = register.read_text(encoding="utf-8")
+    register.write_text(original.replace('registered_on = "', 'registered_on = "" #', 1))
+    append(log, second)
+    assert c.wait() == 1
+    assert "A1" in c.stderr(), c.stderr()
+    assert store_of(home) == before
+    register.write_text(original)
+    again = CollectProcess(home, *args)
+    processes.append(again)
+    expected = batch_store(reference, [_written(lines, tmp_path)[0]])
+    wait_for_store(home, expected, again)
+    assert again.stop() == 0
