@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from loyaute.errors import UnknownFormatError
 from loyaute.ingest.collect.framing import BOM, Header, HeaderGroups, header_of, match_header
-from loyaute.ingest.collect.metrics import Counters
+from loyaute.ingest.collect.metrics import Counters, without_data
 from loyaute.ingest.reading import nul_to_newline
 from loyaute.presence.reduce import KEY_SCHEMA, key_rows
 from loyaute.presence.windows import Windows
@@ -286,9 +286,11 @@ class Intake:
         first_line = origin.lines + 1
         try:
             parsed = origin.parser.parse(Chunk(block, first_line))
-        except Exception:  # bad input never stops the collector: counted (parser_error)
+        except Exception as exc:  # bad input never stops the collector: counted (parser_error)
             lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-            log.exception("%s: the source failed on %d lines", origin.name, lines)
+            log.error(
+                "%s: the source failed on %d lines: %s", origin.name, lines, without_data(exc)
+            )
             counters.lines[origin.transport] += lines
             counters.skipped[PARSER_ERROR] += lines
             origin.lines += lines

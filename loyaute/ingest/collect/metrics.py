@@ -9,8 +9,10 @@ same figures in the Prometheus text format for the loopback endpoint.
 from __future__ import annotations
 
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 TRANSPORTS = ("udp", "tcp", "tls", "relp", "file")
@@ -19,6 +21,14 @@ COLLECTOR_REASON_TEXT: dict[str, tuple[str, str]] = {
     "rotated_file_missing": (
         "fichier suivi introuvable après rotation : sa fin non lue manque",
         "followed file not found after rotation: its unread end is missing",
+    ),
+    "tls_handshake_failed": (
+        "connexion TLS refusée (poignée de main en échec : certificat, protocole, texte en clair)",
+        "TLS connection refused (handshake failed: certificate, protocol, plain text)",
+    ),
+    "connection_reset": (
+        "connexion coupée par l'émetteur",
+        "connection reset by the sender",
     ),
     "truncated_without_copy": (
         "fichier tronqué (copytruncate) sans copie retrouvée : des lignes peuvent manquer",
@@ -104,6 +114,14 @@ class Counters:
         """Keep an operator warning (the latest ``limit``)."""
         self.warnings.append(text)
         del self.warnings[:-limit]
+
+
+def without_data(exc: BaseException) -> str:
+    """An unexpected error as it may be logged (rule F1): its type and where it happened — the
+    frames' code, never its message or values, which could quote a line of a log."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    return f"{type(exc).__name__} at {where}" if where else type(exc).__name__
 
 
 def status_json(

@@ -34,19 +34,20 @@ from pathlib import Path
 from typing import cast
 
 from loyaute.config import CollectSettings, parse_endpoint
-from loyaute.errors import ConfigError, GateError, InputError, UsageError
+from loyaute.errors import ConfigError, GateError, InputError, LoyauteError, UsageError
 from loyaute.i18n import tr
 from loyaute.ingest.collect.commit import CommitBatch, CommitResult, commit_keys, require_gates
 from loyaute.ingest.collect.follow import Follower
 from loyaute.ingest.collect.framing import (
     RELP_OFFER,
+    FrameReason,
     RelpDecoder,
     StreamDecoder,
     datagram_messages,
     relp_response,
 )
 from loyaute.ingest.collect.intake import Intake
-from loyaute.ingest.collect.metrics import Counters, prometheus_text, status_json
+from loyaute.ingest.collect.metrics import Counters, prometheus_text, status_json, without_data
 from loyaute.policy.roles import Identity
 from loyaute.presence.windows import Windows
 from loyaute.sources import build_sources
@@ -59,10 +60,17 @@ PUMP_SECONDS = 0.1
 """How often held messages are parsed when no batch filled up."""
 RELP_COMMIT_SECONDS = 0.2
 """RELP messages whose half-days are new wait at most about this long for a commit."""
+TLS_FAILED = "tls_handshake_failed"
+CONNECTION_RESET = "connection_reset"
 DRAIN_IDLE_SECONDS = 0.3
 """At shutdown, TCP connections silent for this long after the half-close are drained."""
 RELP_PROCESS_FRAMES = 32
 """RELP messages held before they are parsed at once (librelp's window is 128 by default)."""
+
+
+class CollectorError(LoyauteError):
+    """The collector stopped on an unexpected error (exit 1); it restarts where the last commit
+    left off."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +245,7 @@ class Collector:
     async def run(self) -> Summary:
         """Listen, follow, commit every ``commit_every_seconds``; on stop, commit and return."""
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(self._loop_error)
         self._stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -271,14 +280,32 @@ class Collector:
         return Summary(self.counters, self.listeners)
 
     async def _guard(self, work: Coroutine[None, None, None]) -> None:
-        """A task that fails stops the collector with its error (nothing fails unseen)."""
+        """A task that fails stops the collector with its error (nothing fails unseen); an
+        unexpected one is told by its type and place only (F1: its message could quote a line)."""
         try:
             await work
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # handed to run(), which raises it
+        except LoyauteError as exc:  # a refusal (a gate): handed to run(), which raises it
             self._failure = exc
             self.stop()
+        except Exception as exc:
+            self._failure = CollectorError(
+                tr(f"erreur interne : {without_data(exc)}", f"internal error: {without_data(exc)}")
+            )
+            self.stop()
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        """Errors the event loop reports about a connection: counted when a sender reset it,
+        else logged without their data (F1)."""
+        exc = context.get("exception")
+        if isinstance(exc, ConnectionError):
+            self.counters.skipped[CONNECTION_RESET] += 1
+            return
+        message = str(context.get("message", ""))
+        log.error(
+            "event loop: %s", without_data(exc) if isinstance(exc, BaseException) else message
+        )
 
     def stop(self) -> None:
         """Ask the collector to commit what it holds and return (SIGTERM does the same)."""
@@ -352,9 +379,11 @@ class Collector:
         if kind == "relp":
             factory = lambda: _RelpSession(self, name)  # noqa: E731
         else:
-            factory = lambda: _Stream(self, name, kind)  # noqa: E731
+            factory = lambda: _Stream(self, name, kind, context)  # noqa: E731
+        # TLS is started by each connection (start_tls), so that a handshake that fails is
+        # counted: asyncio only logs it at debug level.
         server = await loop.create_server(
-            factory, where.host, where.port, ssl=context, reuse_address=True, backlog=128
+            factory, where.host, where.port, reuse_address=True, backlog=128
         )
         self.servers.append(server)
         port = server.sockets[0].getsockname()[1]
@@ -446,11 +475,9 @@ class Collector:
             if self.follower is not None:
                 self.follower.restore(gone)
             self.counters.commit_failures += 1
-            self.counters.warn(str(exc))
-            if isinstance(exc, StoreError | OSError):
-                log.warning("commit failed, tried again at the next one: %s", exc)
-            else:
-                log.exception("commit failed, tried again at the next one")
+            text = str(exc) if isinstance(exc, StoreError | OSError) else without_data(exc)
+            self.counters.warn(text)
+            log.warning("commit failed, tried again at the next one: %s", text)
             return None
         except BaseException:
             self.intake.settle(snapshot, committed=False)
@@ -559,21 +586,47 @@ def _hostport(host: str, port: int) -> str:
 class _Stream(asyncio.Protocol):
     """One syslog TCP or TLS connection."""
 
-    def __init__(self, collector: Collector, listener: str, kind: str) -> None:
+    def __init__(
+        self, collector: Collector, listener: str, kind: str, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.collector = collector
         self.listener = listener
         self.kind = kind
+        self.tls = tls
         self.decoder = StreamDecoder(collector.max_line_bytes)
         self.transport: asyncio.Transport | None = None
+        self._handshake: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.tls is not None and self._handshake is None:
+            plain = cast(asyncio.Transport, transport)
+            plain.pause_reading()  # nothing is read before the handshake
+            self._handshake = asyncio.ensure_future(self._secure(plain, self.tls))
+            return
         self.transport = cast(asyncio.Transport, transport)
         c = self.collector.counters
         c.connections_open[self.kind] += 1
         c.connections_total[self.kind] += 1
         self.collector.streams.add(self)
 
+    async def _secure(self, plain: asyncio.Transport, context: ssl.SSLContext) -> None:
+        """The TLS handshake (RFC 5425); one that fails is counted and the connection closed."""
+        loop = asyncio.get_running_loop()
+        try:
+            secured = await loop.start_tls(
+                plain, self, context, server_side=True, ssl_handshake_timeout=30
+            )
+        except (OSError, TimeoutError):  # ssl.SSLError and ConnectionError are OSErrors
+            secured = None
+        if secured is None:
+            self.collector.counters.skipped[TLS_FAILED] += 1
+            plain.close()
+            return
+        self.connection_made(secured)
+
     def data_received(self, data: bytes) -> None:
+        if self.transport is None:
+            return  # bytes before the TLS handshake is done are never read as syslog
         c = self.collector
         c.counters.bytes[self.kind] += len(data)
         c.last_data = time.monotonic()
@@ -583,9 +636,12 @@ class _Stream(asyncio.Protocol):
         self._problems()
 
     def _problems(self) -> None:
-        if self.decoder.problems:
-            self.collector.counters.skipped.update(self.decoder.problems)
-            self.decoder.problems.clear()
+        problems = self.decoder.problems
+        if problems:
+            counters = self.collector.counters
+            counters.skipped.update(problems)
+            counters.lines[self.kind] += problems.get(FrameReason.LINE_TOO_LONG, 0)
+            problems.clear()
 
     def eof_received(self) -> bool:
         return False
@@ -708,6 +764,11 @@ class _Datagrams(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         c = self.collector
         c.counters.bytes["udp"] += len(data)
+        if len(data) > c.max_line_bytes:
+            c.counters.messages["udp"] += 1
+            c.counters.lines["udp"] += 1
+            c.counters.skipped[FrameReason.LINE_TOO_LONG] += 1
+            return
         c.intake.add_messages(self.listener, "udp", datagram_messages(data))
 
     def close(self) -> None:
@@ -731,16 +792,6 @@ def udp_drops(inode: int) -> int:
     return 0
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop when it is installed (it comes with ``uvicorn[standard]``), else asyncio's."""
-    try:
-        import uvloop  # noqa: PLC0415 - optional
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
 def collect(
     ws: Workspace,
     options: CollectOptions,
@@ -753,8 +804,16 @@ def collect(
     for warning in require_gates(ws):
         on_warning(warning)
     collector = Collector(ws, options, who, ready)
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+    with asyncio.Runner() as runner:
         return runner.run(collector.run())
 
 
-__all__ = ["CollectOptions", "Collector", "Endpoint", "Summary", "collect", "udp_drops"]
+__all__ = [
+    "CollectOptions",
+    "Collector",
+    "CollectorError",
+    "Endpoint",
+    "Summary",
+    "collect",
+    "udp_drops",
+]

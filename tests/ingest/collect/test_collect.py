@@ -11,13 +11,15 @@ import socket
 import subprocess
 import urllib.error
 import urllib.request
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from loyaute.clock import FixedClock
+from loyaute.demo import logs as demo
 from loyaute.workspace import Workspace
+from tests.builders import local
 from tests.ingest.collect.support import (
     DEADLINE,
     IMFILE,
@@ -129,7 +131,7 @@ def test_logger_over_udp_tcp_and_octet_counting_equals_a_batch_ingest(
     assert c.stop() == 0
     assert "stopped" in c.stderr()
     assert store_of(home) == batch_store(reference, files)
-    with Workspace.open(home, FixedClock(__import__("datetime").datetime.now().astimezone())) as ws:
+    with Workspace.open(home, FixedClock(datetime.now(UTC))) as ws:
         status = ws.db.collector.status()
     assert status is not None
     assert status.status["state"] == "stopped"
@@ -299,4 +301,84 @@ def test_udp_datagrams_the_kernel_drops_are_counted(home: Path, processes: list[
 
     wait_for("every datagram received or counted as dropped", accounted)
     assert c.metric("loyaute_collect_udp_kernel_drops_total") > 0
+    assert c.stop() == 0
+
+
+# --- rule F1: nothing raw is written -------------------------------------------------------
+
+
+def test_f1_no_raw_line_login_or_url_reaches_the_disk_or_the_output(
+    home: Path, days: list[date], tmp_path: Path, processes: list[object]
+) -> None:
+    """Lines with markers — an unknown login, a URL path, an address, a malformed line — go
+    through every path (TCP, UDP, a followed file, RELP-less); afterwards no file of the
+    workspace (stores, state, audit, their journals) and nothing the collector printed holds
+    any of them."""
+    markers = [b"zz.marqueur.vpn", b"zz.marqueur.web", b"/dossier/MARQUEUR-F1", b"203.0.113.77"]
+    host = demo.APP_HOSTS["grand-angle"][0]
+    lines = [
+        demo.fgt_tunnel_up(local(days[0], 9), "zz.marqueur.vpn", 7, "203.0.113.77"),
+        demo.proxy_line(
+            local(days[1], 10), host, "/dossier/MARQUEUR-F1", "zz.marqueur.web", ip="203.0.113.77"
+        ),
+        demo.proxy_line(local(days[1], 10), host, "/x", "jdupont", ip="203.0.113.77"),
+        'garbage "zz.marqueur.web" 203.0.113.77 /dossier/MARQUEUR-F1',
+    ]
+    followed = write(tmp_path / "access.log", lines[1:])
+    sent = write(tmp_path / "fgt.log", lines[:1] + lines[3:])
+    c = CollectProcess(home, "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0",
+                       "--follow", str(followed), "--metrics", "127.0.0.1:0",
+                       "--commit-every", "0.3")  # fmt: skip
+    processes.append(c)
+    logger(c.port("tcp"), "--tcp", file=sent)
+    logger(c.port("udp"), "--udp", file=sent)
+    wait_for("every line", lambda: count(c, "tcp") == 2 and count(c, "udp") == 2
+             and count(c, "file") == 3)  # fmt: skip
+    assert c.metric("loyaute_collect_commits_total") >= 1
+    assert c.stop() == 0
+    leaks = []
+    for path in sorted(p for p in home.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        leaks += [(str(path.relative_to(home)), m) for m in markers if m in data]
+    output = (c.out.read_bytes() + c.err.read_bytes()).lower()
+    leaks += [("output", m) for m in markers if m.lower() in output]
+    assert leaks == []
+
+
+def test_bad_input_is_counted_by_reason_and_never_stops_it(
+    home: Path, tmp_path: Path, processes: list[object]
+) -> None:
+    certs = make_certificates(tmp_path / "certs")
+    c = CollectProcess(home, "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0",
+                       "--tls", "127.0.0.1:0", "--cert", str(certs["cert"]),
+                       "--key", str(certs["key"]), "--relp", "127.0.0.1:0",
+                       "--metrics", "127.0.0.1:0")  # fmt: skip
+    processes.append(c)
+    junk = bytes(range(256)) * 8
+
+    def send(port: int, data: bytes) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(10)
+            while s.recv(4096):
+                pass
+
+    send(c.port("tls"), b"<13>plain text on the TLS port\n")
+    send(c.port("relp"), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    send(c.port("tcp"), junk + b"\n" + b"99999 " + b"x" * 10)  # a frame cut short at the end
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(junk[:1000], ("127.0.0.1", c.port("udp")))
+
+    def counted() -> bool:
+        m = c.metrics()
+        return (
+            m.get('loyaute_collect_skipped_total{reason="tls_handshake_failed"}', 0) >= 1
+            and m.get('loyaute_collect_skipped_total{reason="bad_frame"}', 0) >= 1
+            and m.get('loyaute_collect_skipped_total{reason="truncated_frame"}', 0) >= 1
+            and m.get('loyaute_collect_skipped_total{reason="unrecognised_format"}', 0) >= 2
+        )
+
+    wait_for("each bad input counted under its reason", counted, timeout=15)
+    assert c.proc.poll() is None
     assert c.stop() == 0

@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loyaute.config import Settings
+from loyaute.ingest.collect.framing import StreamDecoder
 from loyaute.ingest.collect.intake import NOT_ENABLED, PARSER_ERROR, UNRECOGNISED, Intake, Key
 from loyaute.ingest.collect.metrics import Counters
 from loyaute.ingest.reading import parse_file, resolve_source
@@ -183,3 +186,32 @@ def test_the_committed_cache_is_bounded() -> None:
     intake.process()
     intake.settle(intake.take(), committed=True)
     assert len(intake.committed) <= 2
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=300),
+            st.sampled_from([*(line.encode() for line in FGT + IIS), b"\x00\x00", b"\xff\xfe"]),
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 50),
+    st.booleans(),
+)
+def test_any_bytes_are_counted_never_fatal(messages: list[bytes], cut: int, forced: bool) -> None:
+    """Whatever arrives, every line ends up an event or a skip with its reason; nothing raises."""
+    intake = make("fortigate" if forced else None, detect_lines=3)
+    decoder = StreamDecoder(200)
+    stream = b"".join(
+        b"%d %s" % (len(m), m) if i % 2 else m + b"\n" for i, m in enumerate(messages)
+    )
+    for at in range(0, len(stream), cut):
+        got = decoder.feed(stream[at : at + cut])
+        if got:
+            intake.add_messages("tcp x", "tcp", got)
+    intake.add_messages("tcp x", "tcp", decoder.close())
+    intake.process(final=True)
+    c = intake.counters
+    assert sum(c.lines.values()) == c.events + sum(c.skipped.values())
+    assert intake.processed == intake.added
