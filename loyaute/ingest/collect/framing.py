@@ -72,10 +72,11 @@ class StreamDecoder:
             self._skip_line = False
             data = data[end + 1 :]
         buf = self._buffer
+        if not buf or not 0x30 <= buf[0] <= 0x39:  # nothing held, or the start of a line
+            lines = self._lines(data)
+            if lines is not None:
+                return lines
         buf += data
-        fast = self._lines(buf)
-        if fast is not None:
-            return fast
         out: list[bytes] = []
         pos = 0
         size = len(buf)
@@ -117,20 +118,32 @@ class StreamDecoder:
         del buf[:pos]
         return out
 
-    def _lines(self, buf: bytearray) -> list[bytes] | None:
-        """The common case at C speed: every complete frame held is newline-framed (none
-        starts with an octet count) and none is too long. None when the frame-by-frame reading
-        is needed."""
-        end = buf.rfind(b"\n")
-        if end < 0 or 0x31 <= buf[0] <= 0x39 or _OCTET_START_RE.search(buf, 0, end) is not None:
+    def _lines(self, data: bytes) -> list[bytes] | None:
+        """The common case at C speed, without copying the data into the buffer: every frame
+        ``data`` completes is newline-framed (none starts with an octet count) and none is too
+        long. None when the frame-by-frame reading is needed (nothing consumed then)."""
+        buf = self._buffer
+        if (not buf and _OCTET_COUNT_RE.match(data)) or _OCTET_START_RE.search(data):
             return None
-        region = bytes(buf[:end])
-        lines = region.split(b"\n")
-        if len(region) > self.max_bytes and max(map(len, lines)) > self.max_bytes:
+        lines = data.split(b"\n")
+        rest = lines.pop()
+        if not lines:
+            if len(buf) + len(rest) > self.max_bytes:
+                return None
+            buf += rest
+            return []
+        if len(buf) + len(lines[0]) > self.max_bytes or (
+            len(data) > self.max_bytes and max(map(len, lines)) > self.max_bytes
+        ):
             return None
-        del buf[: end + 1]
-        if b"\r" in region:
+        if buf:
+            lines[0] = bytes(buf) + lines[0]
+            buf.clear()
+        buf += rest
+        if b"\r" in data:
             lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        elif lines[0].endswith(b"\r"):  # a CR held from the previous piece
+            lines[0] = lines[0][:-1]
         return lines
 
     def close(self) -> list[bytes]:

@@ -162,3 +162,9 @@ def test_relp_garbage_breaks_the_session_and_is_counted() -> None:
     decoder = RelpDecoder(1000)
     assert decoder.feed(b"2 syslog 3 abcX") == []  # no trailer where the length says
     assert decoder.broken
+
+
+def test_crlf_cut_between_its_two_bytes() -> None:
+    decoder = StreamDecoder(1000)
+    assert decoder.feed(b"<13>a\r\n<13>b\r") == [b"<13>a"]
+    assert decoder.feed(b"\n<13>c\n") == [b"<13>b", b"<13>c"]
