@@ -272,8 +272,9 @@ class Follower:
         return more
 
     def _paths(self, spec: str) -> list[Path]:
+        """Regular files only: a FIFO or a device would block or never end."""
         if not is_glob(spec):
-            return [Path(spec)]
+            return [Path(spec)] if os.path.isfile(spec) else []
         return [Path(p) for p in sorted(glob.glob(spec)) if os.path.isfile(p)]
 
     def _read(self, tracked: Tracked, budget: int, now: float) -> bool:

@@ -146,7 +146,8 @@ class CollectOptions:
             cert=path(cert, s.tls_cert_file),
             key=path(key, s.tls_key_file),
             client_ca=path(None, s.tls_client_ca_file),
-            follow=tuple(follow) if follow else tuple(s.follow),
+            # absolute, so that the offsets recorded for a path mean the same from any folder
+            follow=tuple(os.path.abspath(p) for p in (follow or s.follow)),
             format=(format if format is not None else s.format) or None,
             commit_every_seconds=commit_every
             if commit_every is not None

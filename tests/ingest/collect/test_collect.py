@@ -37,6 +37,7 @@ from tests.ingest.collect.support import (
     store_of,
     vpn_lines,
     wait_for,
+    wait_for_store,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -210,16 +211,24 @@ def relp_action(port: int) -> str:
     )
 
 
-def test_relp_after_kill_9_the_store_equals_a_batch_ingest(
-    home: Path, reference: Path, days: list[date], tmp_path: Path, processes: list[object]
+@pytest.mark.parametrize("how", ["kill -9", "killed inside the store commit"])
+def test_relp_after_a_crash_the_store_equals_a_batch_ingest(
+    home: Path,
+    reference: Path,
+    days: list[date],
+    tmp_path: Path,
+    processes: list[object],
+    how: str,
 ) -> None:
     """RELP messages are acknowledged once committed: killed with messages received and not
-    acknowledged, the collector comes back and rsyslog resends them."""
+    acknowledged (mid-stream, or in the middle of the commit that would have stored them), the
+    collector comes back and rsyslog resends them."""
     port = free_tcp_port()
     lines = evidence_lines(days, 4000)
     log = tmp_path / "fgt.log"
     args = ("--relp", f"127.0.0.1:{port}", "--metrics", "127.0.0.1:0", "--commit-every", "1")
-    c = CollectProcess(home, *args)
+    env = {"LOYAUTE_CRASH_AT": "before-switch"} if how != "kill -9" else {}
+    c = CollectProcess(home, *args, env=env)
     processes.append(c)
     rs = Rsyslog(
         tmp_path / "rsyslog",
@@ -228,16 +237,19 @@ def test_relp_after_kill_9_the_store_equals_a_batch_ingest(
     processes.append(rs)
     half = len(lines) // 2
     write(log, lines[:half])
-    wait_for(
-        "messages received and not acknowledged",
-        lambda: count(c, "relp") > 200 and c.metric("loyaute_collect_relp_unacknowledged") > 0,
-    )
-    c.kill()
+    if env:
+        assert c.wait() == 137  # died in its first commit of new half-days, before the switch
+    else:
+        wait_for(
+            "messages received and not acknowledged",
+            lambda: count(c, "relp") > 200 and c.metric("loyaute_collect_relp_unacknowledged") > 0,
+        )
+        c.kill()
     write(log, lines[half:], mode="a")
     again = CollectProcess(home, *args)
     processes.append(again)
     expected = batch_store(reference, [log])
-    wait_for("the store to equal the batch ingest", lambda: store_of(home) == expected)
+    wait_for_store(home, expected, again)
     assert again.stop() == 0
     assert store_of(home) == expected
 
