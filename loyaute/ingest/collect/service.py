@@ -20,34 +20,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
 import socket
 import ssl
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import cast
 
-from loyaute.config import CollectSettings, parse_endpoint
 from loyaute.errors import ConfigError, GateError, InputError, LoyauteError, UsageError
 from loyaute.i18n import tr
 from loyaute.ingest.collect.commit import CommitBatch, CommitResult, commit_keys, require_gates
 from loyaute.ingest.collect.follow import Follower
-from loyaute.ingest.collect.framing import (
-    RELP_OFFER,
-    FrameReason,
-    RelpDecoder,
-    StreamDecoder,
-    datagram_messages,
-    relp_response,
-)
 from loyaute.ingest.collect.intake import Intake
-from loyaute.ingest.collect.metrics import Counters, prometheus_text, status_json, without_data
+from loyaute.ingest.collect.listeners import (
+    CONNECTION_RESET,
+    Datagrams,
+    RelpSession,
+    Stream,
+    serve_metrics,
+    udp_drops,
+)
+from loyaute.ingest.collect.metrics import Counters, status_json, without_data
+from loyaute.ingest.collect.options import CollectOptions, Endpoint, hostport
 from loyaute.policy.roles import Identity
 from loyaute.presence.windows import Windows
 from loyaute.sources import build_sources
@@ -60,124 +58,13 @@ PUMP_SECONDS = 0.1
 """How often held messages are parsed when no batch filled up."""
 RELP_COMMIT_SECONDS = 0.2
 """RELP messages whose half-days are new wait at most about this long for a commit."""
-TLS_FAILED = "tls_handshake_failed"
-CONNECTION_RESET = "connection_reset"
 DRAIN_IDLE_SECONDS = 0.3
 """At shutdown, TCP connections silent for this long after the half-close are drained."""
-RELP_PROCESS_FRAMES = 32
-"""RELP messages held before they are parsed at once (librelp's window is 128 by default)."""
 
 
 class CollectorError(LoyauteError):
     """The collector stopped on an unexpected error (exit 1); it restarts where the last commit
     left off."""
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A listening address."""
-
-    host: str
-    port: int
-
-    @classmethod
-    def parse(cls, text: str) -> Endpoint:
-        """``HOST:PORT``."""
-        try:
-            host, port = parse_endpoint(text)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        return cls(host, port)
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class CollectOptions:
-    """The collector's settings once the command line is laid over ``[collect]``."""
-
-    tcp: Endpoint | None = None
-    udp: Endpoint | None = None
-    tls: Endpoint | None = None
-    relp: Endpoint | None = None
-    cert: Path | None = None
-    key: Path | None = None
-    client_ca: Path | None = None
-    follow: tuple[str, ...] = ()
-    format: str | None = None
-    commit_every_seconds: float = 5.0
-    metrics: Endpoint | None = None
-    follow_poll_seconds: float = 0.5
-    rotation_grace_seconds: float = 10.0
-    udp_receive_buffer_bytes: int = 8 << 20
-    drain_seconds: float = 2.0
-
-    @classmethod
-    def from_settings(
-        cls,
-        s: CollectSettings,
-        *,
-        tcp: str | None = None,
-        udp: str | None = None,
-        tls: str | None = None,
-        relp: str | None = None,
-        cert: Path | None = None,
-        key: Path | None = None,
-        follow: list[str] | None = None,
-        format: str | None = None,
-        commit_every: float | None = None,
-        metrics: str | None = None,
-    ) -> CollectOptions:
-        """``[collect]``, with each option given on the command line in place of its setting."""
-
-        def endpoint(given: str | None, setting: str) -> Endpoint | None:
-            text = given if given is not None else setting
-            return Endpoint.parse(text) if text else None
-
-        def path(given: Path | None, setting: str) -> Path | None:
-            return given if given is not None else Path(setting) if setting else None
-
-        options = cls(
-            tcp=endpoint(tcp, s.tcp),
-            udp=endpoint(udp, s.udp),
-            tls=endpoint(tls, s.tls),
-            relp=endpoint(relp, s.relp),
-            cert=path(cert, s.tls_cert_file),
-            key=path(key, s.tls_key_file),
-            client_ca=path(None, s.tls_client_ca_file),
-            # absolute, so that the offsets recorded for a path mean the same from any folder
-            follow=tuple(os.path.abspath(p) for p in (follow or s.follow)),
-            format=(format if format is not None else s.format) or None,
-            commit_every_seconds=commit_every
-            if commit_every is not None
-            else s.commit_every_seconds,
-            metrics=endpoint(metrics, s.metrics),
-            follow_poll_seconds=s.follow_poll_seconds,
-            rotation_grace_seconds=s.rotation_grace_seconds,
-            udp_receive_buffer_bytes=s.udp_receive_buffer_bytes,
-            drain_seconds=s.drain_seconds,
-        )
-        options.check()
-        return options
-
-    def check(self) -> None:
-        """Refuse a command line that cannot work, before anything starts."""
-        if not (self.tcp or self.udp or self.tls or self.relp or self.follow):
-            raise UsageError(
-                tr(
-                    "rien à collecter : indiquer --tcp, --udp, --tls, --relp ou --follow "
-                    "(ou [collect] dans loyaute.toml)",
-                    "nothing to collect: give --tcp, --udp, --tls, --relp or --follow "
-                    "(or [collect] in loyaute.toml)",
-                )
-            )
-        if self.tls and not (self.cert and self.key):
-            raise UsageError(tr("--tls demande --cert et --key", "--tls needs --cert and --key"))
-        if not 0.1 <= self.commit_every_seconds <= 3600:
-            raise UsageError("--commit-every : 0.1 … 3600")
-        if self.metrics and self.metrics.host not in ("127.0.0.1", "::1", "localhost"):
-            raise UsageError(tr("--metrics : boucle locale seulement", "--metrics: loopback only"))
 
 
 @dataclass
@@ -231,9 +118,9 @@ class Collector:
         self.follower: Follower | None = None
         self.listeners: list[str] = []
         self.servers: list[asyncio.AbstractServer] = []
-        self.streams: set[_Stream] = set()
-        self.relp_sessions: set[_RelpSession] = set()
-        self.udp: _Datagrams | None = None
+        self.streams: set[Stream] = set()
+        self.relp_sessions: set[RelpSession] = set()
+        self.udp: Datagrams | None = None
         self._udp_inode = 0
         self._stop: asyncio.Event | None = None
         self._failure: BaseException | None = None
@@ -339,10 +226,12 @@ class Collector:
             if o.relp is not None:
                 await self._listen(loop, o.relp, "relp", None)
             if o.metrics is not None:
-                metrics = await asyncio.start_server(self._metrics, o.metrics.host, o.metrics.port)
+                metrics = await asyncio.start_server(
+                    functools.partial(serve_metrics, self.counters), o.metrics.host, o.metrics.port
+                )
                 port = metrics.sockets[0].getsockname()[1]
                 self.servers.append(metrics)
-                self.listeners.append(f"metrics http://{_hostport(o.metrics.host, port)}/metrics")
+                self.listeners.append(f"metrics http://{hostport(o.metrics.host, port)}/metrics")
         except OSError as exc:
             for listening in self.servers:
                 listening.close()
@@ -378,9 +267,9 @@ class Collector:
         name = f"{kind} {where}"
         factory: Callable[[], asyncio.Protocol]
         if kind == "relp":
-            factory = lambda: _RelpSession(self, name)  # noqa: E731
+            factory = lambda: RelpSession(self, name)  # noqa: E731
         else:
-            factory = lambda: _Stream(self, name, kind, context)  # noqa: E731
+            factory = lambda: Stream(self, name, kind, context)  # noqa: E731
         # TLS is started by each connection (start_tls), so that a handshake that fails is
         # counted: asyncio only logs it at debug level.
         server = await loop.create_server(
@@ -388,7 +277,7 @@ class Collector:
         )
         self.servers.append(server)
         port = server.sockets[0].getsockname()[1]
-        self.listeners.append(f"{kind} {_hostport(where.host, port)}")
+        self.listeners.append(f"{kind} {hostport(where.host, port)}")
 
     async def _listen_udp(self, loop: asyncio.AbstractEventLoop, where: Endpoint) -> None:
         family = socket.AF_INET6 if ":" in where.host else socket.AF_INET
@@ -404,8 +293,8 @@ class Collector:
         sock.bind((where.host, where.port))
         self._udp_inode = os.fstat(sock.fileno()).st_ino
         port = sock.getsockname()[1]
-        name = f"udp {_hostport(where.host, port)}"
-        _, protocol = await loop.create_datagram_endpoint(lambda: _Datagrams(self, name), sock=sock)
+        name = f"udp {hostport(where.host, port)}"
+        _, protocol = await loop.create_datagram_endpoint(lambda: Datagrams(self, name), sock=sock)
         self.udp = protocol
         self.listeners.append(name)
 
@@ -552,246 +441,6 @@ class Collector:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1)
 
-    # --- the metrics endpoint -----------------------------------------------------------------
-
-    async def _metrics(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
-            writer.close()
-            return
-        line = request.split(b"\r\n", 1)[0].split()
-        path = line[1].split(b"?", 1)[0] if len(line) > 1 else b""
-        if line[:1] == [b"GET"] and path == b"/metrics":
-            body = prometheus_text(self.counters).encode()
-            head = b"200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8"
-        elif line[:1] == [b"GET"] and path == b"/healthz":
-            body, head = b"ok\n", b"200 OK\r\nContent-Type: text/plain"
-        else:
-            body, head = b"not found\n", b"404 Not Found\r\nContent-Type: text/plain"
-        writer.write(
-            b"HTTP/1.1 "
-            + head
-            + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-            + body
-        )
-        with contextlib.suppress(ConnectionError):
-            await writer.drain()
-        writer.close()
-
-
-def _hostport(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-class _Stream(asyncio.Protocol):
-    """One syslog TCP or TLS connection."""
-
-    def __init__(
-        self, collector: Collector, listener: str, kind: str, tls: ssl.SSLContext | None = None
-    ) -> None:
-        self.collector = collector
-        self.listener = listener
-        self.kind = kind
-        self.tls = tls
-        self.decoder = StreamDecoder(collector.max_line_bytes)
-        self.transport: asyncio.Transport | None = None
-        self._handshake: asyncio.Task[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.tls is not None and self._handshake is None:
-            plain = cast(asyncio.Transport, transport)
-            plain.pause_reading()  # nothing is read before the handshake
-            self._handshake = asyncio.ensure_future(self._secure(plain, self.tls))
-            return
-        self.transport = cast(asyncio.Transport, transport)
-        c = self.collector.counters
-        c.connections_open[self.kind] += 1
-        c.connections_total[self.kind] += 1
-        self.collector.streams.add(self)
-
-    async def _secure(self, plain: asyncio.Transport, context: ssl.SSLContext) -> None:
-        """The TLS handshake (RFC 5425); one that fails is counted and the connection closed."""
-        loop = asyncio.get_running_loop()
-        try:
-            secured = await loop.start_tls(
-                plain, self, context, server_side=True, ssl_handshake_timeout=30
-            )
-        except (OSError, TimeoutError):  # ssl.SSLError and ConnectionError are OSErrors
-            secured = None
-        if secured is None:
-            self.collector.counters.skipped[TLS_FAILED] += 1
-            plain.close()
-            return
-        self.connection_made(secured)
-
-    def data_received(self, data: bytes) -> None:
-        if self.transport is None:
-            return  # bytes before the TLS handshake is done are never read as syslog
-        c = self.collector
-        c.counters.bytes[self.kind] += len(data)
-        c.last_data = time.monotonic()
-        messages = self.decoder.feed(data)
-        if messages:
-            c.intake.add_messages(self.listener, self.kind, messages)
-        self._problems()
-
-    def _problems(self) -> None:
-        problems = self.decoder.problems
-        if problems:
-            counters = self.collector.counters
-            counters.skipped.update(problems)
-            counters.lines[self.kind] += problems.get(FrameReason.LINE_TOO_LONG, 0)
-            problems.clear()
-
-    def eof_received(self) -> bool:
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        c = self.collector
-        messages = self.decoder.close()
-        if messages:
-            c.intake.add_messages(self.listener, self.kind, messages)
-        self._problems()
-        if self in c.streams:
-            c.streams.discard(self)
-            c.counters.connections_open[self.kind] -= 1
-
-    def half_close(self) -> None:
-        """Tell the sender nothing more will be read after what it already sent (TCP FIN)."""
-        if self.transport is not None and self.transport.can_write_eof():
-            with contextlib.suppress(OSError, RuntimeError):
-                self.transport.write_eof()
-
-    def close(self) -> None:
-        """Close the connection (what it already delivered stays with the collector)."""
-        if self.transport is not None:
-            self.transport.close()
-
-
-class _RelpSession(asyncio.Protocol):
-    """One RELP session: each ``syslog`` frame is answered once its half-days are committed."""
-
-    def __init__(self, collector: Collector, listener: str) -> None:
-        self.collector = collector
-        self.listener = listener
-        self.decoder = RelpDecoder(collector.max_line_bytes)
-        self.transport: asyncio.Transport | None = None
-        self.waiting: deque[tuple[int, int]] = deque()
-        self.closing: int | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        c = self.collector.counters
-        c.connections_open["relp"] += 1
-        c.connections_total["relp"] += 1
-        self.collector.relp_sessions.add(self)
-
-    def data_received(self, data: bytes) -> None:
-        c = self.collector
-        c.counters.bytes["relp"] += len(data)
-        messages: list[bytes] = []
-        numbers: list[int] = []
-        out: list[bytes] = []
-        for frame in self.decoder.feed(data):
-            if frame.command == "syslog":
-                messages.append(frame.data)
-                numbers.append(frame.txnr)
-            elif frame.command == "open":
-                out.append(relp_response(frame.txnr, "200 OK", RELP_OFFER))
-            elif frame.command == "close":
-                self.closing = frame.txnr
-            else:
-                out.append(relp_response(frame.txnr, "500 unknown command"))
-        if messages:
-            last = c.intake.add_messages(self.listener, "relp", messages, track=True)
-            first = last - len(messages) + 1
-            self.waiting.extend((txnr, first + i) for i, txnr in enumerate(numbers))
-            if len(self.waiting) >= RELP_PROCESS_FRAMES:
-                c.intake.process()  # the sender's window is small: answer without waiting
-        if self.decoder.problems:
-            c.counters.skipped.update(self.decoder.problems)
-            self.decoder.problems.clear()
-        if out and self.transport is not None:
-            self.transport.write(b"".join(out))
-        if self.decoder.broken and self.transport is not None:
-            self.transport.close()
-            return
-        c.release()
-
-    def release(self, intake: Intake) -> int:
-        """Answer the messages whose half-days are committed; returns how many still wait."""
-        out: list[bytes] = []
-        still: deque[tuple[int, int]] = deque()
-        for txnr, ticket in self.waiting:
-            if intake.is_durable(ticket):
-                out.append(relp_response(txnr, "200 OK"))
-            else:
-                still.append((txnr, ticket))
-        self.waiting = still
-        if self.closing is not None and not self.waiting:
-            out.append(b"%d rsp 0\n" % self.closing)
-        if out and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(b"".join(out))
-        if self.closing is not None and not self.waiting and self.transport is not None:
-            self.transport.close()
-        return len(self.waiting)
-
-    def finish(self) -> None:
-        """At shutdown, after the last commit: tell the sender the server closes."""
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(b"0 serverclose 0\n")
-            self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        c = self.collector
-        if self in c.relp_sessions:
-            c.relp_sessions.discard(self)
-            c.counters.connections_open["relp"] -= 1
-        self.waiting.clear()
-
-
-class _Datagrams(asyncio.DatagramProtocol):
-    """The syslog UDP socket."""
-
-    def __init__(self, collector: Collector, listener: str) -> None:
-        self.collector = collector
-        self.listener = listener
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        c = self.collector
-        c.counters.bytes["udp"] += len(data)
-        if len(data) > c.max_line_bytes:
-            c.counters.messages["udp"] += 1
-            c.counters.lines["udp"] += 1
-            c.counters.skipped[FrameReason.LINE_TOO_LONG] += 1
-            return
-        c.intake.add_messages(self.listener, "udp", datagram_messages(data))
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-def udp_drops(inode: int) -> int:
-    """Datagrams the kernel dropped for the UDP socket with this inode (``/proc/net/udp``,
-    ``/proc/net/udp6``: the last column, ``drops``); 0 when it cannot be read."""
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            with open(table, encoding="ascii") as f:
-                next(f, None)
-                for line in f:
-                    fields = line.split()
-                    if len(fields) > 12 and fields[9] == str(inode):
-                        return int(fields[12])
-        except (OSError, ValueError):
-            continue
-    return 0
-
 
 def collect(
     ws: Workspace,
@@ -809,12 +458,4 @@ def collect(
         return runner.run(collector.run())
 
 
-__all__ = [
-    "CollectOptions",
-    "Collector",
-    "CollectorError",
-    "Endpoint",
-    "Summary",
-    "collect",
-    "udp_drops",
-]
+__all__ = ["Collector", "CollectorError", "Summary", "collect"]
