@@ -213,6 +213,7 @@ class Follower:
             return None
         except (InputError, OSError):
             return None
+        tracked.refused = ""
         origin = Origin(str(tracked.path), "file")
         origin.use(source, source.name in self.intake.enabled, self._parser(source, tracked))
         if source.name not in self.intake.enabled:
@@ -246,8 +247,15 @@ class Follower:
                     continue
                 tracked = self.tracked.get(key)
                 if tracked is None:
-                    if is_glob(spec) and compression_of(path) is not None:
+                    if compression_of(path) is not None:  # does not grow: ingest reads it
                         self._compressed.add(key)
+                        if not is_glob(spec):
+                            self.counters.warn(
+                                tr(
+                                    f"{path} : fichier compressé, non suivi (loyaute ingest le lit)",
+                                    f"{path}: compressed file, not followed (loyaute ingest reads it)",
+                                )
+                            )
                         continue
                     tracked = self._open(spec, path)
                     if tracked is None:

@@ -377,3 +377,14 @@ def test_head_fingerprint_is_bounded(tmp_path: Path) -> None:
 
 def test_demo_lines_are_one_per_line() -> None:
     assert "\n" not in demo_logs.fgt_tunnel_up(local(MON, 9), "x", 1, "198.51.100.1")
+
+
+def test_a_compressed_path_is_not_followed_and_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "fgt.log.gz"
+    with gzip.open(log, "wt") as gz:
+        gz.write("\n".join(fgt(10)) + "\n")
+    run = Run([str(log)])
+    run.poll()
+    assert run.counters.lines["file"] == 0
+    assert any("compress" in w for w in run.counters.warnings)
+    run.close()
