@@ -419,6 +419,120 @@ class IngestSettings(Model):
     )
 
 
+_ENDPOINT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def parse_endpoint(text: str) -> tuple[str, int]:
+    """``"HOST:PORT"`` (IPv6 in brackets: ``"[::1]:514"``) → host and port (0 = any free port)."""
+    m = _ENDPOINT_RE.match(text.strip())
+    if not m or int(m.group(2)) > 65535:
+        raise ValueError(f"'{text}' n'est pas une adresse HÔTE:PORT / is not a HOST:PORT address")
+    return m.group(1).strip("[]"), int(m.group(2))
+
+
+class CollectSettings(Model):
+    """Continuous collection (``loyaute collect``): syslog listeners and followed files. Each
+    setting is also a command-line option, which wins over the file."""
+
+    tcp: str = Field(
+        "",
+        description="Syslog over TCP (RFC 6587, octet-counting or newline "
+        "framing) on HOST:PORT; empty: no TCP listener.",
+    )
+    udp: str = Field(
+        "",
+        description="Syslog over UDP (RFC 5426) on HOST:PORT; empty: none. "
+        "Datagrams the kernel drops are counted and reported, never silent.",
+    )
+    tls: str = Field(
+        "",
+        description="Syslog over TLS (RFC 5425) on HOST:PORT; needs "
+        "tls_cert_file and tls_key_file.",
+    )
+    tls_cert_file: str = Field(
+        "", description="Server certificate (PEM, with its chain) of the tls listener."
+    )
+    tls_key_file: str = Field("", description="Private key (PEM) of tls_cert_file.")
+    tls_client_ca_file: str = Field(
+        "",
+        description="When set, TLS senders must present a certificate signed by this CA (PEM); "
+        "empty: any sender may connect (authenticate the server only).",
+    )
+    relp: str = Field(
+        "",
+        description="RELP on HOST:PORT (rsyslog's omrelp): each message is acknowledged only "
+        "once its half-days are committed, so a sender resends what a crash lost.",
+    )
+    follow: list[str] = Field(
+        [],
+        description="Files to follow as they grow, across rotations (a path, or a glob such as "
+        "/var/log/exchange/u_ex*.log).",
+    )
+    format: str = Field(
+        "",
+        description="Format of everything collected; empty: recognised "
+        "per file and per sending host and application, as ingest does.",
+    )
+    commit_every_seconds: float = Field(
+        5.0,
+        ge=0.1,
+        le=3600,
+        description="Seconds between commits of new half-days (and of followed-file offsets).",
+    )
+    metrics: str = Field(
+        "",
+        description="Prometheus text endpoint on a loopback HOST:PORT (e.g. 127.0.0.1:9108), "
+        "path /metrics; empty: none.",
+    )
+    follow_poll_seconds: float = Field(
+        0.5, ge=0.05, le=60, description="Seconds between looks at the followed files."
+    )
+    rotation_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="A file rotated away is read until it has not grown for this long.",
+    )
+    udp_receive_buffer_bytes: int = Field(
+        8 << 20,
+        ge=1 << 12,
+        le=1 << 30,
+        description="Receive buffer asked for the UDP socket (the kernel caps it at "
+        "net.core.rmem_max unless the collector runs as root).",
+    )
+    drain_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="On SIGTERM, how long TCP senders are given to finish what they were "
+        "sending after the collector half-closes their connection.",
+    )
+
+    @field_validator("tcp", "udp", "tls", "relp", "metrics")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if value:
+            parse_endpoint(value)
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        if value and parse_endpoint(value)[0] not in LOOPBACK_HOSTS:
+            raise ValueError("métriques sur la boucle locale seulement / metrics on loopback only")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> CollectSettings:
+        if self.tls and not (self.tls_cert_file and self.tls_key_file):
+            raise ValueError(
+                "tls demande tls_cert_file et tls_key_file / tls needs tls_cert_file and "
+                "tls_key_file"
+            )
+        return self
+
+
 class ReportsSettings(Model):
     """Aggregate reports."""
 
@@ -526,6 +640,7 @@ class Settings(Model):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     accounts: AccountsSettings = Field(default_factory=AccountsSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    collect: CollectSettings = Field(default_factory=CollectSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -544,6 +659,8 @@ class Settings(Model):
         unknown = [name for name in self.sources.enabled if name not in known]
         if unknown:
             raise ValueError(f"sources.enabled : format(s) inconnu(s) {unknown}")
+        if self.collect.format and self.collect.format not in known:
+            raise ValueError(f"collect.format : format inconnu {self.collect.format}")
         return self
 
     @property

@@ -103,3 +103,39 @@ def test_window_minutes(text: str, minutes: tuple[int, int]) -> None:
 def test_window_minutes_refuses(text: str) -> None:
     with pytest.raises(ValueError, match=r"HH:MM|invalid|fin"):
         window_minutes(text)
+
+
+def test_collect_settings_are_checked_with_their_paths(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+[collect]
+tcp = "514"
+metrics = "0.0.0.0:9108"
+commit_every_seconds = 0
+""",
+    )
+    assert "collect.tcp" in found
+    assert "collect.metrics" in found  # loopback only
+    assert "collect.commit_every_seconds" in found
+    found = problems(tmp_path, '[collect]\ntls = "0.0.0.0:6514"\n')
+    assert any("tls_cert_file" in m for m in found.values())
+    found = problems(tmp_path, '[collect]\nformat = "nope"\n')
+    assert any("collect.format" in m for m in found.values())
+
+
+def test_collect_settings_load(tmp_path: Path) -> None:
+    s = load_settings(
+        write(
+            tmp_path,
+            """
+[collect]
+udp = "[::1]:5514"
+relp = "127.0.0.1:2514"
+follow = ["/var/log/fortigate/fgt.log", "/mnt/exchange/u_ex*.log"]
+metrics = "127.0.0.1:9108"
+""",
+        )
+    )
+    assert s.collect.udp == "[::1]:5514"
+    assert s.collect.follow[1].endswith("*.log")

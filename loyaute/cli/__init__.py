@@ -1,6 +1,6 @@
 """The ``loyaute`` command: parse arguments, call one function, print — nothing else.
 
-One module per command group (``workspace``, ``ingest``, ``reports``, ``review``, ``auth``,
+One module per command group (``workspace``, ``ingest``, ``collect``, ``reports``, ``review``, ``auth``,
 ``serve``); output helpers and the error handler in ``output``. Each command imports the domain
 modules it uses inside its own body, so ``loyaute --help`` and every command start without
 loading the web stack, DuckDB or the demo.
@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from loyaute import __version__
-from loyaute.cli import auth, ingest, reports, review, serve, workspace
+from loyaute.cli import auth, collect, ingest, reports, review, serve, workspace
 from loyaute.cli.output import state
 from loyaute.i18n import set_lang, tr
 
@@ -67,6 +67,7 @@ def main_options(
 
 
 ingest.register(app)
+collect.register(app)
 workspace.register(app)
 reports.register(app)
 review.register(app)

@@ -16,6 +16,7 @@ from loyaute.policy.access import require_action
 from loyaute.policy.roles import INDIVIDUAL_ACTIONS, Action, Identity
 from loyaute.store.audit import Entry, Verification
 from loyaute.store.cases import Hold
+from loyaute.store.collector import CollectorStatus
 from loyaute.store.operations import Alert, ManifestEntry
 
 if TYPE_CHECKING:
@@ -83,13 +84,19 @@ def holds(ws: Workspace, who: Identity) -> list[Hold]:
 
 @dataclass(frozen=True)
 class IngestHealth:
-    """What the operator sees: files read and reasons, no activity data (E5)."""
+    """What the operator sees: files read and reasons, the collector's health and counters —
+    no activity data (E5)."""
 
     files: list[ManifestEntry]
     quarantine: list[tuple[str, int]]
+    collector: CollectorStatus | None = None
 
 
 def ingest_health(ws: Workspace, who: Identity, limit: int = 200) -> IngestHealth:
-    """Files read and quarantined lines by reason."""
+    """Files read, quarantined lines by reason, and the last health snapshot of the collector."""
     require_action(ws, who, Action.INGEST_HEALTH)
-    return IngestHealth(ws.db.manifest.recent(limit), ws.db.manifest.quarantine_by_reason())
+    return IngestHealth(
+        ws.db.manifest.recent(limit),
+        ws.db.manifest.quarantine_by_reason(),
+        ws.db.collector.status(),
+    )

@@ -27,6 +27,9 @@ KEY_SCHEMA = pa.schema(
 )
 """A reduced key: ``half`` is 0 for the morning window, 1 for the afternoon."""
 
+ROW_KEY_SCHEMA = KEY_SCHEMA.append(pa.field("row", pa.int64(), nullable=False))
+"""A key with the index of the event row that gave it (``key_rows``)."""
+
 MAX_SPAN_DAYS = 366
 
 
@@ -54,15 +57,25 @@ def reduce_events(
     events: pa.RecordBatch | pa.Table, windows: Windows, count_background: bool = False
 ) -> pa.Table:
     """The distinct keys of the windows these events overlap."""
+    return distinct([key_rows(events, windows, count_background)])
+
+
+def key_rows(
+    events: pa.RecordBatch | pa.Table, windows: Windows, count_background: bool = False
+) -> pa.Table:
+    """Every key each event gives, with the event's row (``ROW_KEY_SCHEMA``), not deduplicated:
+    the collector acknowledges a RELP message once the keys of its own lines are committed."""
     if events.num_rows == 0:
-        return empty_keys()
+        return ROW_KEY_SCHEMA.empty_table()
     category = events.column("category")
     keep = pc.or_(events.column("interactive"), pc.equal(category, "vpn"))
     if count_background:
         keep = pc.or_(keep, pc.equal(category, "mail"))
     ev = events.filter(keep)
     if ev.num_rows == 0:
-        return empty_keys()
+        return ROW_KEY_SCHEMA.empty_table()
+    mask = keep.combine_chunks() if isinstance(keep, pa.ChunkedArray) else keep
+    kept_rows = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
     ts = np.asarray(ev.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
     start = _us(ev.column("start"), ts)
     end = _us(ev.column("end"), ts)
@@ -79,15 +92,24 @@ def reduce_events(
     for half, (w0, w1) in enumerate((windows.am, windows.pm)):
         idx = np.flatnonzero(same & (s_tod < w1) & (e_tod >= w0))
         if len(idx):
-            parts.append(_keys(logins, categories, idx, s_day[idx], half))
+            parts.append(_keys(logins, categories, idx, s_day[idx], half, kept_rows))
     multi = np.flatnonzero(~same)
     if len(multi):
-        parts.append(_multi_day(logins, categories, multi, s_day, e_day, s_tod, e_tod, windows))
-    return distinct(parts)
+        parts.append(
+            _multi_day(logins, categories, multi, s_day, e_day, s_tod, e_tod, windows, kept_rows)
+        )
+    if not parts:
+        return ROW_KEY_SCHEMA.empty_table()
+    return pa.concat_tables(parts)
 
 
 def _keys(
-    logins: pa.Array, categories: pa.Array, idx: np.ndarray, days: np.ndarray, half: int
+    logins: pa.Array,
+    categories: pa.Array,
+    idx: np.ndarray,
+    days: np.ndarray,
+    half: int,
+    kept_rows: np.ndarray,
 ) -> pa.Table:
     take = pa.array(idx)
     return pa.Table.from_arrays(
@@ -96,8 +118,9 @@ def _keys(
             pa.array(days.astype(np.int32), pa.int32()).cast(pa.date32()),
             pa.array(np.full(len(idx), half, dtype=np.int8)),
             categories.take(take),
+            pa.array(kept_rows[idx].astype(np.int64), pa.int64()),
         ],
-        schema=KEY_SCHEMA,
+        schema=ROW_KEY_SCHEMA,
     )
 
 
@@ -110,6 +133,7 @@ def _multi_day(
     s_tod: np.ndarray,
     e_tod: np.ndarray,
     windows: Windows,
+    kept_rows: np.ndarray,
 ) -> pa.Table:
     """Spans crossing midnight: every window of every day they cover."""
     out_rows: list[int] = []
@@ -132,8 +156,9 @@ def _multi_day(
             pa.array(out_days, pa.int32()).cast(pa.date32()),
             pa.array(out_halves, pa.int8()),
             categories.take(take),
+            pa.array(kept_rows[np.asarray(out_rows, dtype=np.int64)], pa.int64()),
         ],
-        schema=KEY_SCHEMA,
+        schema=ROW_KEY_SCHEMA,
     )
 
 

@@ -230,6 +230,22 @@ CREATE TABLE IF NOT EXISTS disabled_accounts (
     at TEXT NOT NULL,
     by TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS followed_files (
+    spec TEXT NOT NULL,
+    path TEXT NOT NULL,
+    device INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    head_sha256 TEXT NOT NULL,
+    head_bytes INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (spec, device, inode)
+);
+CREATE TABLE IF NOT EXISTS collector_status (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -342,6 +358,7 @@ class Database:
     def __init__(self, path: Path) -> None:
         from loyaute.store.accounts import AccountRepo, SigninRepo  # noqa: PLC0415 - repositories import this module
         from loyaute.store.cases import CaseRepo  # noqa: PLC0415
+        from loyaute.store.collector import CollectorRepo  # noqa: PLC0415
         from loyaute.store.directory import AgentRepo, NoticeRepo  # noqa: PLC0415
         from loyaute.store.individual import IndividualRepo  # noqa: PLC0415
         from loyaute.store.operations import AlertRepo, ManifestRepo  # noqa: PLC0415
@@ -360,6 +377,7 @@ class Database:
         self.alerts = AlertRepo(self.conn)
         self.manifest = ManifestRepo(self.conn)
         self.publication = PublicationRepo(self.conn)
+        self.collector = CollectorRepo(self.conn)
 
     def meta(self, key: str) -> str | None:
         """A workspace-wide value (the key's fingerprint, the last import's columns…)."""
