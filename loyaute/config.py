@@ -443,7 +443,7 @@ class CollectSettings(Model):
     udp: str = Field(
         "",
         description="Syslog over UDP (RFC 5426) on HOST:PORT; empty: none. "
-        "Datagrams the kernel drops are counted and reported, never silent.",
+        "Datagrams the kernel drops are counted and reported.",
     )
     tls: str = Field(
         "",
