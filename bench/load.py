@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -76,6 +77,31 @@ def prepare(home: Path, agents: int) -> list[str]:
     return logins
 
 
+def base_home(home: Path, drop: list[str]) -> Path:
+    """A copy of the workspace for an older revision: the same data, its loyaute.toml without the
+    tables that revision does not know (it refuses unknown keys)."""
+    copy = home.with_name(home.name + "-base")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(home, copy)
+    kept, skipping = [], False
+    for line in (copy / "loyaute.toml").read_text(encoding="utf-8").splitlines():
+        header = line.strip()
+        if header.startswith("[") and header.endswith("]"):
+            name = header.strip("[]").strip()
+            skipping = any(name == d or name.startswith(d + ".") for d in drop)
+        if not skipping:
+            kept.append(line)
+    (copy / "loyaute.toml").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return copy
+
+
+def address(group: int, i: int) -> str:
+    """A loopback address of its own for client ``i`` (all of 127/8 is loopback on Linux): each
+    agent comes from its own address, as on a real network, so the server's per-address rate
+    limit does not stand in for what is measured."""
+    return f"127.0.{group}.{i + 1}"
+
+
 @dataclass
 class SignIns:
     """How the sign-ins went: each agent's time from first attempt to success, and the 429s."""
@@ -117,7 +143,8 @@ async def unknown_flood(base: str, count: int) -> tuple[list[float], Counter[int
     latencies: list[float] = []
 
     async def one(i: int) -> None:
-        async with aiohttp.ClientSession() as session:
+        connector = aiohttp.TCPConnector(local_addr=(address(2, i), 0))
+        async with aiohttp.ClientSession(connector=connector) as session:
             started = time.perf_counter()
             async with session.post(
                 f"{base}/api/login", json={"login": f"inconnu{i}", "password": "x" * 12}
@@ -188,7 +215,13 @@ async def drive(
     signins = SignIns()
     until = time.monotonic() + seconds
     started = time.monotonic()
-    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in logins]
+    sessions = [
+        aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            connector=aiohttp.TCPConnector(local_addr=(address(1, i), 0)),
+        )
+        for i in range(len(logins))
+    ]
     try:
         await asyncio.gather(
             *(
@@ -233,6 +266,11 @@ def main() -> int:
         type=Path,
         help="serve with another revision's loyaute package (a folder holding it), side by side",
     )
+    parser.add_argument(
+        "--base-drop",
+        default="audit,accounts,oidc,collect,directory.ldap",
+        help="loyaute.toml tables the base revision does not know, left out of its copy",
+    )
     args = parser.parse_args()
     logins = prepare(args.home, args.agents)
     port = free_port()
@@ -240,6 +278,7 @@ def main() -> int:
     if args.base is not None:
         BASE.append(args.base.resolve())
         env["PYTHONPATH"] = os.pathsep.join([str(args.base.resolve()), env.get("PYTHONPATH", "")])
+        env["LOYAUTE_HOME"] = str(base_home(args.home, args.base_drop.split(",")))
     server = subprocess.Popen(
         [
             sys.executable,
@@ -252,6 +291,9 @@ def main() -> int:
             str(args.workers),
         ],
         env=env,
+        # ``python -m`` puts the current folder first on sys.path: run from the workspace, so
+        # that a checkout's own ``loyaute`` folder never shadows the package asked for.
+        cwd=env["LOYAUTE_HOME"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
