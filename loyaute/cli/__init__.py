@@ -62,8 +62,7 @@ def main_options(
 ) -> None:
     """Options common to every command."""
     state.home = home or Path("loyaute-home")
-    if lang:
-        set_lang(lang)
+    set_lang(lang or os.environ.get("LOYAUTE_LANG"))  # per command: nothing carries over
 
 
 ingest.register(app)

@@ -12,6 +12,7 @@ run leaves.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import re
@@ -41,7 +42,7 @@ from loyaute.presence.reduce import KEY_SCHEMA, distinct, reduce_events
 from loyaute.presence.windows import HALF_NAMES, Windows
 from loyaute.sources import build_sources
 from loyaute.sources.base import Reason, Source
-from loyaute.store.operations import ManifestEntry
+from loyaute.store.operations import IngestProblem, ManifestEntry
 from loyaute.store.records import RECORD_SCHEMA, merge_flags
 from loyaute.workspace import Workspace
 
@@ -437,11 +438,17 @@ def _ingest(
                 entries[p].lines,
                 entries[p].events,
                 entries[p].kept,
+                json.dumps(dict(entries[p].skipped), sort_keys=True),
             )
             for p in keys_by_file
         ],
         [(now, location(p).name, line, reason, text) for p, line, reason, text in examples],
         [(k, fingerprints[p]) for p, k in stat_keys.items() if k is not None and p in fingerprints],
+        [
+            IngestProblem(now, f.path, f.format or "", f.status, f.message)
+            for f in report.files
+            if f.status in ("failed", "refused")
+        ],
     )
     return report
 

@@ -8,7 +8,7 @@ to the log. Statistics count individual accesses by month and role, never naming
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from loyaute.i18n import tr
@@ -17,7 +17,7 @@ from loyaute.policy.roles import INDIVIDUAL_ACTIONS, Action, Identity
 from loyaute.store.audit import Entry, Verification
 from loyaute.store.cases import Hold
 from loyaute.store.collector import CollectorStatus
-from loyaute.store.operations import Alert, ManifestEntry
+from loyaute.store.operations import Alert, IngestProblem, ManifestEntry
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -90,6 +90,10 @@ class IngestHealth:
     files: list[ManifestEntry]
     quarantine: list[tuple[str, int]]
     collector: CollectorStatus | None = None
+    totals: list[tuple[str, int, int, int, int, dict[str, int]]] = field(default_factory=list)
+    """Per source format: files, lines, events, half-days kept, lines set aside by reason."""
+    problems: list[IngestProblem] = field(default_factory=list)
+    """The last files that failed or were refused."""
 
 
 def ingest_health(ws: Workspace, who: Identity, limit: int = 200) -> IngestHealth:
@@ -99,4 +103,6 @@ def ingest_health(ws: Workspace, who: Identity, limit: int = 200) -> IngestHealt
         ws.db.manifest.recent(limit),
         ws.db.manifest.quarantine_by_reason(),
         ws.db.collector.status(),
+        ws.db.manifest.totals_by_format(),
+        ws.db.manifest.problems(),
     )

@@ -335,6 +335,18 @@ class SigninRepo(Repo):
             self.conn.execute("DELETE FROM disabled_accounts WHERE login = ?", (login,)).rowcount
         )
 
+    def failure_count(self, login: str) -> int:
+        """Failed sign-ins of ``login`` not yet forgiven, from every address."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(failures), 0) FROM signin_failures WHERE login = ?",
+            (_digest(login),),
+        ).fetchone()
+        return int(row[0])
+
+    def disabled_logins(self) -> set[str]:
+        """Every disabled account."""
+        return {str(r[0]) for r in self.conn.execute("SELECT login FROM disabled_accounts")}
+
     def is_disabled(self, login: str) -> bool:
         """True when the account is disabled."""
         return (

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from loyaute.store.state import Repo, row_to, transaction
 
@@ -32,6 +36,22 @@ class ManifestEntry:
     lines: int
     events: int
     kept: int
+    skipped: str = "{}"
+    """Lines set aside, by reason (JSON object): counts, never the lines."""
+
+
+@dataclass(frozen=True)
+class IngestProblem:
+    """A file ``ingest`` could not read or refused, with the reason given to the operator."""
+
+    at: str
+    path: str
+    format: str
+    status: str
+    message: str
+
+
+PROBLEMS_KEPT = 200
 
 
 class AlertRepo(Repo):
@@ -93,13 +113,14 @@ class ManifestRepo(Repo):
         entries: list[ManifestEntry],
         quarantine: list[tuple[str, str, int, str, str]],
         on_disk: Sequence[tuple[str, str]] = (),
+        problems: Sequence[IngestProblem] = (),
     ) -> None:
         """Record files read, their quarantined examples (at, source, line, reason, masked) and
         the (stat key, content fingerprint) of each local file read, all or nothing."""
         with transaction(self.conn):
             self.conn.executemany(
                 "INSERT OR REPLACE INTO manifest(fingerprint, path, size, format, ingested_at, "
-                "lines, events, kept) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "lines, events, kept, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         e.fingerprint,
@@ -110,6 +131,7 @@ class ManifestRepo(Repo):
                         e.lines,
                         e.events,
                         e.kept,
+                        e.skipped,
                     )
                     for e in entries
                 ],
@@ -122,6 +144,41 @@ class ManifestRepo(Repo):
                 "INSERT OR REPLACE INTO manifest_on_disk(stat_key, fingerprint) VALUES (?, ?)",
                 on_disk,
             )
+            if problems:
+                self.conn.executemany(
+                    "INSERT INTO ingest_problems(at, path, format, status, message) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(p.at, p.path, p.format, p.status, p.message) for p in problems],
+                )
+                self.conn.execute(  # the last problems only: they are for the operator's eyes
+                    "DELETE FROM ingest_problems WHERE id NOT IN "
+                    "(SELECT id FROM ingest_problems ORDER BY id DESC LIMIT ?)",
+                    (PROBLEMS_KEPT,),
+                )
+
+    def problems(self, limit: int = 20) -> list[IngestProblem]:
+        """The last files that failed or were refused, newest first."""
+        return [
+            row_to(IngestProblem, r)
+            for r in self.conn.execute(
+                "SELECT * FROM ingest_problems ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        ]
+
+    def totals_by_format(self) -> list[tuple[str, int, int, int, int, dict[str, int]]]:
+        """(format, files, lines, events, kept, lines set aside by reason) of every file read."""
+        out: dict[str, list[Any]] = {}
+        for r in self.conn.execute(
+            "SELECT format, lines, events, kept, skipped FROM manifest ORDER BY format"
+        ):
+            t = out.setdefault(r[0], [r[0], 0, 0, 0, 0, Counter()])
+            t[1] += 1
+            t[2] += int(r[1])
+            t[3] += int(r[2])
+            t[4] += int(r[3])
+            with contextlib.suppress(ValueError, TypeError):
+                t[5].update({str(k): int(v) for k, v in json.loads(r[4] or "{}").items()})
+        return [(f, n, lines, ev, kept, dict(sk)) for f, n, lines, ev, kept, sk in out.values()]
 
     def recent(self, limit: int = 200) -> list[ManifestEntry]:
         """Files read, newest first."""

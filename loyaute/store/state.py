@@ -21,7 +21,7 @@ from loyaute.store.failures import database_error
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,7 +57,16 @@ CREATE TABLE IF NOT EXISTS manifest (
     ingested_at TEXT NOT NULL,
     lines INTEGER NOT NULL,
     events INTEGER NOT NULL,
-    kept INTEGER NOT NULL
+    kept INTEGER NOT NULL,
+    skipped TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS ingest_problems (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS manifest_on_disk (
     stat_key TEXT PRIMARY KEY,
@@ -269,6 +278,10 @@ MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
         # accounts of people signed in through the OpenID provider (issue 13)
         ("accounts", "origin", "TEXT NOT NULL DEFAULT 'local'"),
         ("accounts", "subject", "TEXT NOT NULL DEFAULT ''"),
+    ],
+    4: [
+        # lines set aside by reason, per file, for the operator's page (issue 12)
+        ("manifest", "skipped", "TEXT NOT NULL DEFAULT '{}'"),
     ],
 }
 

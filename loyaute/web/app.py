@@ -12,37 +12,29 @@ and audits, exactly as on the command line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loyaute import __version__
 from loyaute.clock import Clock
-from loyaute.errors import (
-    GateError,
-    KeyMismatch,
-    LoyauteError,
-    StoreError,
-    UsageError,
-    WorkspaceError,
-)
-from loyaute.policy.access import AccessDenied
+from loyaute.i18n import tr, use_lang
 from loyaute.store.failures import explain
+from loyaute.web import errors
 from loyaute.web.auth import (
     HOME_OF_ROLE,
     PERMISSIONS,
-    Forbidden,
     LoginLimiter,
-    NotSignedIn,
     register_permissions,
 )
-from loyaute.web.context import LANG_COOKIE, WorkspaceCache
+from loyaute.web.context import LANG_COOKIE, WorkspaceCache, negotiate
 from loyaute.web.render import templates
 
 log = logging.getLogger("loyaute.web")
@@ -85,6 +77,7 @@ class SecurityHeaders:
         query = scope.get("query_string", b"").decode("latin-1")
         pairs = (p.partition("=") for p in query.split("&"))
         lang = next((v for k, _, v in pairs if k == "lang"), "")
+        chosen = _request_lang(scope, lang)
         if scope.get("method") not in ("GET", "HEAD", "OPTIONS") and not same_origin(scope):
             # A form posted from another site — sign-in included, which no session token
             # protects — is refused before any handler runs (OWASP: verify the Origin header).
@@ -110,7 +103,8 @@ class SecurityHeaders:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            with use_lang(chosen):  # tr() in domain code answers in this request's language
+                await self.app(scope, receive, send_with_headers)
         except Exception as exc:
             # A full disk or a damaged database is the operator's to fix (503); anything else is
             # a bug (500). The kind goes to the server log; the visitor sees no path or trace.
@@ -122,12 +116,22 @@ class SecurityHeaders:
                 scope.get("method", ""),
             )
             if not started:
-                body = (
-                    "Service momentanément indisponible ; l'exploitant en est averti. / Service "
-                    "unavailable for the moment; the operator is told."
-                    if unavailable
-                    else "Erreur interne / Internal error"
-                ).encode()
+                with use_lang(chosen):
+                    body = (
+                        tr(
+                            "Service momentanément indisponible ; l'exploitant en est averti. "
+                            "Réessayez dans quelques minutes.",
+                            "Service unavailable for the moment; the operator is told. Try "
+                            "again in a few minutes.",
+                        )
+                        if unavailable
+                        else tr(
+                            "Erreur interne : l'exploitant peut la retrouver dans le journal du "
+                            "serveur. Revenez à la page précédente et réessayez.",
+                            "Internal error: the operator can find it in the server log. Go back "
+                            "and try again.",
+                        )
+                    ).encode()
                 await send_with_headers(
                     {
                         "type": "http.response.start",
@@ -139,6 +143,20 @@ class SecurityHeaders:
                     }
                 )
                 await send({"type": "http.response.body", "body": body})
+
+
+def _request_lang(scope: Scope, asked: str) -> str:
+    """The language of a request from its raw headers (before any handler runs)."""
+    headers: dict[bytes, bytes] = dict(scope.get("headers") or [])
+    cookies = SimpleCookie()
+    with contextlib.suppress(CookieError):
+        cookies.load(headers.get(b"cookie", b"").decode("latin-1"))
+    cookie = cookies.get(LANG_COOKIE)
+    return negotiate(
+        asked,
+        cookie.value if cookie else None,
+        headers.get(b"accept-language", b"").decode("latin-1"),
+    )
 
 
 def same_origin(scope: Scope) -> bool:
@@ -159,13 +177,6 @@ async def _refuse_cross_site(send: Send) -> None:
     headers.append((b"cache-control", b"no-store"))
     await send({"type": "http.response.start", "status": 403, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def wants_json(request: Request) -> bool:
-    """API paths and clients asking for JSON get JSON errors."""
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
-        "accept", ""
-    )
 
 
 HOME_ENV = "LOYAUTE_HOME"
@@ -205,55 +216,6 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
 
-    def error_page(request: Request, status: int, message: str) -> Response:
-        if wants_json(request):
-            return JSONResponse({"detail": message}, status_code=status)
-        html = app.state.env.get_template("error.html").render(
-            status=status,
-            message=message,
-            lang="fr",
-            account=None,
-            nav=[],
-            csrf="",
-            _=lambda fr, en: fr,
-        )
-        return HTMLResponse(html, status_code=status)
-
-    @app.exception_handler(NotSignedIn)
-    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
-        if wants_json(request):
-            return JSONResponse({"detail": "not signed in"}, status_code=401)
-        return RedirectResponse("/login", status_code=303)
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden) -> Response:
-        return error_page(request, 403, "Accès refusé / Access refused")
-
-    @app.exception_handler(AccessDenied)
-    async def access_denied(request: Request, exc: AccessDenied) -> Response:
-        return error_page(request, 403, exc.message)
-
-    @app.exception_handler(LoyauteError)
-    async def loyaute_error(request: Request, exc: LoyauteError) -> Response:
-        if isinstance(exc, (WorkspaceError, KeyMismatch, StoreError)):
-            # The server's own state (a key, a store, a file): said in the server log by kind,
-            # never to the visitor, whose page must not show a path or a key (H3).
-            log.error("workspace unavailable: %s", type(exc).__name__)
-            return error_page(
-                request,
-                503,
-                "Le service est momentanément indisponible ; l'exploitant en est averti. / "
-                "The service is unavailable for the moment; the operator is told.",
-            )
-        status = 400 if isinstance(exc, UsageError) else 409 if isinstance(exc, GateError) else 422
-        return error_page(request, status, str(exc))
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        response = error_page(request, exc.status_code, str(exc.detail))
-        for name, value in (exc.headers or {}).items():
-            response.headers[name] = value
-        return response
-
+    errors.install(app)
     register_permissions(api.router, *ROUTERS)
     return app

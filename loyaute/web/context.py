@@ -16,11 +16,12 @@ from pathlib import Path
 
 from fastapi import Request
 
+from loyaute import labels
 from loyaute.accounts import Session, get_session
 from loyaute.clock import Clock, SystemClock
 from loyaute.config import Settings
 from loyaute.errors import ConfigError
-from loyaute.i18n import LANGS
+from loyaute.i18n import LANGS, lang
 from loyaute.identity import Pseudonymizer, load_key
 from loyaute.policy.register import Register
 from loyaute.policy.roles import Identity
@@ -99,15 +100,18 @@ class Ctx:
         """French or English text for this request."""
         return en if self.lang == "en" else fr
 
+    def label(self, kind: str, code: object) -> str:
+        """The label of a code in this request's language (``labels.label``)."""
+        return labels.label(kind, code)
 
-def negotiate_lang(request: Request) -> str:
+
+def negotiate(asked: str | None, cookie: str | None, accept_language: str) -> str:
     """``?lang=``, else the language cookie, else Accept-Language, else French."""
-    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
-    if asked in LANGS:
-        return asked
-    header = request.headers.get("accept-language", "")
+    for choice in (asked, cookie):
+        if choice in LANGS:
+            return choice
     best = ("fr", 0.0)
-    for part in header.split(","):
+    for part in accept_language.split(","):
         piece = part.strip().split(";")
         code = piece[0].strip().lower()[:2]
         quality = 1.0
@@ -121,6 +125,15 @@ def negotiate_lang(request: Request) -> str:
     return best[0]
 
 
+def negotiate_lang(request: Request) -> str:
+    """The request's language (see ``negotiate``)."""
+    return negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language", ""),
+    )
+
+
 def context(request: Request) -> Iterator[Ctx]:
     """FastAPI dependency: the request's context, closed when the request ends."""
     cache: WorkspaceCache = request.app.state.cache
@@ -128,6 +141,7 @@ def context(request: Request) -> Iterator[Ctx]:
     try:
         token = request.cookies.get(SESSION_COOKIE)
         session = get_session(ws.db, ws.clock, token)
-        yield Ctx(request, ws, session, negotiate_lang(request), token, cache.problem)
+        # the middleware has set the request's language (i18n.use_lang) for domain code too
+        yield Ctx(request, ws, session, lang(), token, cache.problem)
     finally:
         ws.close()

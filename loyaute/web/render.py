@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Path
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from loyaute import labels
 from loyaute.errors import UsageError
-from loyaute.i18n import tr
+from loyaute.i18n import lang, tr
 from loyaute.policy.roles import Role
 from loyaute.web.context import Ctx
 
@@ -29,6 +31,7 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
     Role.DPO: [
         ("/dpo", "Tableau de bord DPO", "DPO console"),
         ("/dpo/audit", "Journal des accès", "Access log"),
+        ("/dpo/accounts", "Comptes", "Accounts"),
         ("/reports/presence", "Agrégats", "Aggregates"),
         ("/reports/validity", "Étude de validité", "Validity study"),
     ],
@@ -47,14 +50,43 @@ CaseId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def templates() -> Environment:
-    """The Jinja2 environment of the web pages (autoescaped)."""
-    return Environment(
+    """The Jinja2 environment of the web pages (autoescaped), with the filters that show codes,
+    numbers, dates and weeks as a person reads them in the request's language (``labels``)."""
+    env = Environment(
         loader=PackageLoader("loyaute.web", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # templates ship with the package: no stat() per page
     )
+    env.filters.update(
+        label=lambda code, kind: labels.label(kind, code),
+        day=labels.day,
+        when=labels.when,
+        week=labels.week,
+        month=labels.month,
+        period=labels.period,
+        num=labels.number,
+        pct=labels.percent,
+        cell=lambda value, column: labels.cell(column, value),
+        param=lambda value, key: labels.parameter(key, value),
+        categories=labels.categories,
+        declaration=labels.declaration,
+    )
+    env.globals.update(
+        alert_text=labels.alert,
+        fate_text=lambda code: labels.label("fate", code),
+        reason_text=_reason_text,
+        pager=lambda query, page: urlencode({k: v for k, v in query.items() if v} | {"page": page}),
+    )
+    return env
+
+
+def _reason_text(code: str) -> str:
+    """Why a line was set aside, in a sentence (the collector's own tables)."""
+    from loyaute.ingest.collect.metrics import skip_reason_text  # noqa: PLC0415
+
+    return skip_reason_text(code, lang())
 
 
 def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:

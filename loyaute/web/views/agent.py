@@ -36,6 +36,7 @@ KIND_LABELS = {
     "field": ("sur le terrain", "in the field"),
     "other": ("autrement", "otherwise"),
 }
+"""How the form's choices read after "J'ai travaillé…" (the tables use ``labels.DECLARATION``)."""
 
 
 @router.get("/me", response_class=HTMLResponse)
@@ -64,6 +65,7 @@ def agent_home(ctx: Ctx = guard(Action.PORTAL), month: str | None = None) -> Res
             days, cells, ctx.t("Calendrier des demi-journées", "Half-day calendar")
         ),
         labels=_agent_labels(ctx),
+        legend=charts.legend_items(),
         kind_options=_kind_options(ctx),
         side=data.side(),
         viewers=list(reversed(viewers)),

@@ -28,10 +28,28 @@ is shown as silent."""
 def operator_home(ctx: Ctx = guard(Action.INGEST_HEALTH)) -> Response:
     """Files read, quarantined lines by reason, continuous collection."""
     health = ingest_health(ctx.ws, who(ctx))
+    totals = [
+        {
+            "format": fmt,
+            "files": files,
+            "lines": lines,
+            "events": events,
+            "kept": kept,
+            "set_aside": sum(skipped.values()),
+            "reasons": [
+                (code, n, skip_reason_text(code, ctx.lang))
+                for code, n in sorted(skipped.items(), key=lambda kv: -kv[1])
+            ],
+        }
+        for fmt, files, lines, events, kept, skipped in health.totals
+    ]
     return render(
         ctx,
         "operator.html",
-        files=health.files,
+        files=health.files[:30],
+        file_count=len(health.files),
+        totals=totals,
+        problems=health.problems,
         quarantine=health.quarantine,
         collector=_collector(health.collector, ctx.ws.clock.now(), ctx.lang),
     )

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from loyaute import labels
 from loyaute.policy.roles import Action, Role
 from loyaute.reports.presence import PRESENCE_COLUMNS
 from loyaute.reports.runner import run_presence, run_validity
@@ -30,26 +31,38 @@ def presence_view(ctx: Ctx, by: str, period: str) -> dict[str, Any]:
             values[(r["group"], r["period"])] = "suppressed"
         elif r["share_with_trace"] != "":
             values[(r["group"], r["period"])] = r["share_with_trace"]
-    chart = (
-        charts.heatmap(
-            groups,
-            periods,
-            values,
-            ctx.t(
-                "Part des demi-journées avec trace, par groupe et période",
-                "Share of half-days with a trace, by group and period",
-            ),
-        )
-        if values
-        else ""
+    title = ctx.t(
+        "Part des demi-journées de télétravail avec trace, par groupe et période",
+        "Share of telework half-days with a trace, by group and period",
     )
+    chart = ""
+    if values:
+        if len(groups) <= 2 < len(periods):
+            # one or two groups (a manager's service): one line per period reads on a phone
+            swapped = {(p, g): v for (g, p), v in values.items()}
+            chart = charts.heatmap(periods, groups, swapped, title, period_label, str)
+        else:
+            chart = charts.heatmap(groups, periods, values, title, str, period_short)
     return {
         "report": report,
         "columns": PRESENCE_COLUMNS,
         "chart": chart,
         "by": by,
         "period": period,
+        "scale": charts.scale_items(),
+        "traces_hidden": "traces" in report.parameters,
     }
+
+
+def period_label(value: str) -> str:
+    """A period as a row of the chart: "semaine du 2 au 6 novembre 2026"."""
+    text = labels.period(value)
+    return text[:1].upper() + text[1:]
+
+
+def period_short(value: str) -> str:
+    """A period as a column of the chart: "2–6 nov." or "novembre 2026"."""
+    return labels.week_short(value) if "-W" in value and ".." not in value else labels.period(value)
 
 
 @router.get("/reports/presence", response_class=HTMLResponse)
