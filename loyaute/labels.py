@@ -10,6 +10,7 @@ Babel is imported on first use, so that the command line starts without it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ Pair = tuple[str, str]
 
 HALF_DAY: dict[str, Pair] = {"AM": ("matin", "morning"), "PM": ("après-midi", "afternoon")}
 STATUS: dict[str, Pair] = {
-    "trace": ("trace numérique enregistrée", "digital trace recorded"),
+    "trace": ("trace enregistrée", "trace recorded"),
     "no_trace": ("aucune trace numérique enregistrée", "no digital trace recorded"),
     "disputed": ("contesté (gelé)", "disputed (frozen)"),
     "out_of_scope": ("hors du champ", "out of scope"),
@@ -285,6 +286,15 @@ def alert(kind: str, detail: str) -> str:
             f" {label('role', role)} : {label('action', action)}" if action else f" {detail}"
         )
     return detail
+
+
+def register_words(text: str) -> str:
+    """A sentence from the register (a gate's reason) with its codes as words: "public_task" →
+    "mission d'intérêt public (art. 6-1-e RGPD)"."""
+    for code, pair in (REGISTER_CODE | MODE).items():
+        if code in text:
+            text = re.sub(rf"(?<![\w-]){re.escape(code)}(?![\w-])", pick(pair), text)
+    return text
 
 
 def categories(value: str | list[str] | None) -> str:

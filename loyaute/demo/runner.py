@@ -231,9 +231,9 @@ def _declare_some(ws: Workspace, data: DemoData) -> None:
                     rows.append((a.agent_id, day.isoformat(), half, rng.choice(kinds), "", now))
     ws.db.individual.add_declarations(rows)
     for a in declarers:
-        ws.audit.append(
-            DEMO.login,
-            DEMO.role.value,
+        ws.audit.append(  # the agents' own acts: never listed as other people looking (E6)
+            a.agent_id,
+            Role.AGENT.value,
             "declare",
             agent_id=a.agent_id,
             reason="déclarations de la démonstration",

@@ -75,6 +75,7 @@ def templates() -> Environment:
     )
     env.globals.update(
         alert_text=labels.alert,
+        register_words=labels.register_words,
         fate_text=lambda code: labels.label("fate", code),
         reason_text=_reason_text,
         pager=lambda query, page: urlencode({k: v for k, v in query.items() if v} | {"page": page}),

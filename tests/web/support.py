@@ -28,7 +28,7 @@ from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from loyaute.accounts import digest, open_session
+from loyaute.accounts import create_account, digest, open_session, set_disabled
 from loyaute.clock import FixedClock
 from loyaute.policy.cases import answer_case, open_case
 from loyaute.policy.roles import Identity, Role
@@ -85,6 +85,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/dpo"): frozenset({"dpo"}),
     ("GET", "/dpo/audit"): frozenset({"dpo"}),
     ("POST", "/dpo/purge"): frozenset({"dpo"}),
+    ("GET", "/dpo/accounts"): frozenset({"dpo"}),
+    ("POST", "/dpo/accounts"): frozenset({"dpo"}),
     ("GET", "/staff"): frozenset({"staff_rep"}),
     ("GET", "/operator"): frozenset({"operator"}),
 }
@@ -460,6 +462,10 @@ def case_period(web: Web, agent_id: str) -> tuple[date, date]:
     return week[0], week[-1]
 
 
+DISABLED_ACCOUNT = "ancien.compte"
+"""A disabled account of the scenario, for the DPO's accounts form to enable."""
+
+
 def build_scenario(web: Web) -> Scenario:
     """Two open cases reviewed by the demo HR reviewer: A on the demo agent (viewed, answered),
     B on another agent (closed by the matrix); half-days of the agent to act on."""
@@ -492,6 +498,8 @@ def build_scenario(web: Web) -> Scenario:
         case_b = open_case(ws, hr, other, hr.login, "Second dossier (test)", *period_b)
         # D5: the agent of case B has answered, so the matrix may close it
         answer_case(ws, agent_identity(other), case_b, "Réponse de l'agent (test)")
+        create_account(ws.db, ws.clock, DISABLED_ACCOUNT, "un mot de passe long", "staff_rep", "")
+        set_disabled(ws.db, ws.clock, DISABLED_ACCOUNT, True, "test")
         telework = [r for r in records(ws, agent.agent_id) if r.status != "disputed"]
     period_c = case_period(web, third)
     return Scenario(
@@ -560,6 +568,7 @@ def body(method: str, path: str, s: Scenario, account: DemoAccount | None) -> di
         "/hr/cases": dict(s.new_case),
         "/hr/cases/{case_id}/close": {"outcome": "Aucune suite : décision humaine motivée (test)"},
         "/dpo/purge": {},
+        "/dpo/accounts": {"login": DISABLED_ACCOUNT, "change": "enable"},
     }
     return {"data": forms[path]}
 

@@ -15,6 +15,7 @@ import re
 
 import pytest
 
+from loyaute import labels
 from loyaute.accounts import create_account
 from loyaute.policy.access import individual
 from loyaute.policy.cases import answer_case, close_case, open_case
@@ -57,6 +58,7 @@ SUCCESS = {
     ("POST", "/hr/cases"): 303,
     ("POST", "/hr/cases/{case_id}/close"): 303,
     ("POST", "/dpo/purge"): 303,
+    ("POST", "/dpo/accounts"): 303,
     ("POST", "/manager/statement/validate"): 303,
     # the demo keeps local accounts: provider sign-in is off, and says so (tests/web/test_oidc.py
     # signs in through a real provider)
@@ -315,7 +317,7 @@ def test_e8_the_agents_page_shows_others_telework_only_and_the_study_apart(web: 
     study = page.split("Étude de validité : ce qu'elle conserve à mon sujet", 1)[1]
     study = study.split("</table>", 1)[0]
     assert "Visibles de vous seul" in study
-    assert on_site[-1].date in study
+    assert labels.day(on_site[-1].date) in study
 
 
 def test_the_agents_own_actions_are_not_shown_as_other_people_looking(web: Web) -> None:
@@ -334,7 +336,7 @@ def test_the_agents_own_actions_are_not_shown_as_other_people_looking(web: Web) 
         own = [e for e in ws.audit.entries(agent.agent_id) if e.role == "agent"]
     assert own, "the agent's own actions are not in the audit log"
     page = c.get("/me").text
-    caption = "Accès à mes données par d'autres personnes que moi"
+    caption = "Consultations de mes données par d'autres personnes que moi"
     section = html.unescape(page).split(caption, 1)[1].split("</table>", 1)[0]
     cells = [visible_text(row).split() for row in section.split("<tr>")[1:]]
     mine = [cell for cell in cells if agent.agent_id in cell or agent.login in cell]

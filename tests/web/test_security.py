@@ -481,6 +481,7 @@ FORM_ROUTES = [
     "/hr/cases",
     "/hr/cases/{case_id}/close",
     "/dpo/purge",
+    "/dpo/accounts",
 ]
 
 
