@@ -97,12 +97,15 @@ def build(
     seed: int = 1,
     today: date | None = None,
     noise: int = 8,
+    not_before: date | None = None,
 ) -> DemoData:
     """Write the Département into ``out`` and return the ground truth."""
     rng = random.Random(seed)
     today = today or datetime.now(logs.PARIS).date()
     end = today - timedelta(days=1)
     start = end - timedelta(weeks=weeks) + timedelta(days=1)
+    if not_before is not None and start < not_before <= end:
+        start = not_before  # older weeks would be purged the moment the demo opens (F2)
     days = working_days(start, end)
     people = make_agents(agents, rng)
     plan_leave(people, days, rng)

@@ -25,6 +25,7 @@ from loyaute.clock import Clock, SystemClock
 from loyaute.config import AppRule, ScheduleSettings, Settings
 from loyaute.demo.department import DemoData, build
 from loyaute.demo.population import ELIGIBLE_FAMILIES
+from loyaute.demo.story import Story, seed_story, summary_lines
 from loyaute.errors import WorkspaceError
 from loyaute.i18n import tr
 from loyaute.identity import parse_directory, store_directory
@@ -34,6 +35,7 @@ from loyaute.policy.gates import fingerprint
 from loyaute.policy.notices import record_notices
 from loyaute.policy.register import Controller, Purpose, Register, ValidityStudy
 from loyaute.policy.roles import Identity, Role
+from loyaute.policy.scope import first_kept_day
 from loyaute.schedule import import_schedule
 from loyaute.templates import loyaute_toml, register_toml
 from loyaute.workspace import Paths, Workspace, init
@@ -53,43 +55,11 @@ class DemoSummary:
     report: IngestReport
     late_notices: list[str] = field(default_factory=list)
     accounts: list[tuple[str, str, str, str]] = field(default_factory=list)
+    story: Story | None = None
 
     def lines(self) -> list[str]:
-        """A short human summary."""
-        kept = sum(f.kept for f in self.report.files)
-        dropped: Counter[str] = Counter()
-        unmatched: set[str] = set()
-        for f in self.report.files:
-            dropped.update(f.dropped)
-            unmatched.update(f.unmatched)
-        lines_read = sum(f.lines for f in self.report.files)
-        return [
-            tr(f"Espace de travail de démonstration : {self.home}", f"Demo workspace: {self.home}"),
-            tr(
-                f"{len(self.data.agents)} agents, {len(self.data.days)} jours ouvrés "
-                f"({self.data.days[0]} → {self.data.days[-1]}), {len(self.report.files)} fichiers, "
-                f"{lines_read} lignes lues",
-                f"{len(self.data.agents)} agents, {len(self.data.days)} working days "
-                f"({self.data.days[0]} → {self.data.days[-1]}), {len(self.report.files)} files, "
-                f"{lines_read} lines read",
-            ),
-            tr(f"{kept} demi-journées conservées", f"{kept} half-days kept"),
-            tr("écartées par règle : ", "dropped by rule: ")
-            + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items())),
-            tr(
-                f"identifiants inconnus de l'annuaire : {', '.join(sorted(unmatched)) or 'aucun'}",
-                f"logins unknown to the directory: {', '.join(sorted(unmatched)) or 'none'}",
-            ),
-            tr(
-                f"notice remise en retard (T0 décalé) : {', '.join(self.late_notices)}",
-                f"late notice (later T0): {', '.join(self.late_notices)}",
-            ),
-            tr(
-                f"comptes de démonstration ({self.home / 'demo-accounts.csv'}) :",
-                f"demo accounts ({self.home / 'demo-accounts.csv'}):",
-            ),
-            *(f"  {role:<12} {login:<24} {secret}" for login, secret, role, _ in self.accounts),
-        ]
+        """What was built, each figure explained (in the command's language)."""
+        return summary_lines(self)
 
 
 def demo_settings() -> Settings:
@@ -184,7 +154,11 @@ def run_demo(
         "demo workspace: `loyaute demo` may recreate it\n", encoding="utf-8"
     )
     today = clock.now().date()
-    data = build(home / "demo-data", agents=agents, weeks=weeks, seed=seed, today=today)
+    # every week built is still inside retention (F2) when the demo opens: no page starts empty
+    kept_from = first_kept_day(Purpose().retention_after_month_end_days, today)
+    data = build(
+        home / "demo-data", agents=agents, weeks=weeks, seed=seed, today=today, not_before=kept_from
+    )
     settings = demo_settings()
     paths.settings.write_text(loyaute_toml(settings), encoding="utf-8")
     register = demo_register(settings, data.days[0])
@@ -208,19 +182,22 @@ def run_demo(
             who=DEMO,
             on_progress=on_progress,
         )
-        _declare_some(ws, data)
+        declared = _declare_some(ws, data)
         accounts = make_demo_accounts(ws, data)
+        story = seed_story(ws, data, accounts)
+        story.declarations = declared
     finally:
         ws.close()
     summary = DemoSummary(home, data, report, late)
     summary.accounts = accounts
+    summary.story = story
     return summary
 
 
-def _declare_some(ws: Workspace, data: DemoData) -> None:
+def _declare_some(ws: Workspace, data: DemoData) -> Counter[str]:
     """Half of the eligible agents declare their telework half-days, as they would in the portal."""
     rng = random.Random(7)
-    kinds = ("system", "system", "system", "phone", "meeting")
+    kinds = ("system", "system", "system", "phone", "meeting", "home_visit", "field", "other")
     now = ws.clock.now().isoformat(timespec="seconds")
     rows = []
     declarers = [a for a in data.agents if a.job_family in ELIGIBLE_FAMILIES and rng.random() < 0.5]
@@ -230,6 +207,7 @@ def _declare_some(ws: Workspace, data: DemoData) -> None:
                 for half in ("AM", "PM"):
                     rows.append((a.agent_id, day.isoformat(), half, rng.choice(kinds), "", now))
     ws.db.individual.add_declarations(rows)
+    declared = Counter(row[3] for row in rows)
     for a in declarers:
         ws.audit.append(  # the agents' own acts: never listed as other people looking (E6)
             a.agent_id,
@@ -238,6 +216,7 @@ def _declare_some(ws: Workspace, data: DemoData) -> None:
             agent_id=a.agent_id,
             reason="déclarations de la démonstration",
         )
+    return declared
 
 
 def make_demo_accounts(ws: Workspace, data: DemoData) -> list[tuple[str, str, str, str]]:
