@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EXTRAS ?= test,spark
 
-.PHONY: install node-test-deps test lint typecheck unit demo parse-examples bench clean
+.PHONY: install node-test-deps test-tools test lint typecheck unit demo parse-examples bench clean
 
 $(BIN)/.installed-$(EXTRAS): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,22 @@ $(BIN)/.installed-$(EXTRAS): pyproject.toml
 
 install: $(BIN)/.installed-$(EXTRAS)
 
-# The OpenID provider the sign-in tests run (npm's oidc-provider), pinned by its lock file.
+# The tests' Node packages, each pinned by its committed lock file: the OpenID provider the
+# sign-in tests run (npm's oidc-provider) and axe-core, which the browser tests inject.
 NODE_DIR := tests/idp/node
+AXE_DIR := tests/web/node
 $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
-node-test-deps: $(NODE_DIR)/node_modules/.package-lock.json
+$(AXE_DIR)/node_modules/.package-lock.json: $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	cd $(AXE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+node-test-deps: $(NODE_DIR)/node_modules/.package-lock.json $(AXE_DIR)/node_modules/.package-lock.json
+
+# Chromium, a JDK, Node, slapd, the syslog senders: named with their install command when missing
+# (ALLOW_MISSING_TOOLS=1 runs anyway, the tests that need them skipping).
+test-tools:
+	@bash tests/need-tools.sh
 
 lint: install
 	$(BIN)/ruff format --check loyaute tests bench
@@ -29,7 +39,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install node-test-deps
+unit: install test-tools node-test-deps
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -44,4 +54,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(NODE_DIR)/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(NODE_DIR)/node_modules $(AXE_DIR)/node_modules

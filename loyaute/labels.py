@@ -118,13 +118,12 @@ ACTION: dict[str, Pair] = {
     "rescope": ("nouveau tri des demi-journées en attente", "pending half-days sorted again"),
 }
 ALERT_KIND: dict[str, Pair] = {
-    "bulk_views": ("consultations en nombre", "bulk views"),
-    "bulk_view": ("consultations en nombre", "bulk views"),
-    "reidentify_outside_case": (
-        "ré-identification hors dossier",
-        "re-identification outside a case",
+    "bulk_views": ("consultations individuelles en nombre", "bulk individual views"),
+    "reidentification_outside_case": (
+        "tentative de ré-identification hors dossier",
+        "re-identification attempted outside a case",
     ),
-    "repeated_refusals": ("refus répétés", "repeated refusals"),
+    "repeated_refusals": ("refus d'accès répétés", "repeated access refusals"),
 }
 COLUMN: dict[str, Pair] = {
     "group": ("groupe", "group"),
@@ -484,3 +483,23 @@ def parameter(key: str, value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return number(value)
     return str(value)
+
+
+def jinja_filters() -> dict[str, Any]:
+    """The filters of the pages and human-readable exports: codes, numbers, dates and weeks as a
+    person reads them, in the current language."""
+    return {
+        "label": lambda code, kind: label(kind, code),
+        "day": day,
+        "when": when,
+        "week": week,
+        "month": month,
+        "period": period,
+        "num": number,
+        "pct": percent,
+        "cell": lambda value, column: cell(column, value),
+        "param": lambda value, key: parameter(key, value),
+        "categories": categories,
+        "declaration": declaration,
+        "register": register_words,
+    }

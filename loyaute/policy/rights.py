@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from loyaute import labels
 from loyaute.errors import InputError, UsageError
 from loyaute.i18n import tr
 from loyaute.policy.access import access, individual, require_action
@@ -296,7 +297,10 @@ def show_statement(ws: Workspace, who: Identity, month: str) -> Statement:
         who,
         Action.STATEMENT_VIEW,
         managed,
-        reason=tr(f"relevé mensuel {month}", f"monthly statement {month}"),
+        reason=tr(
+            f"relevé mensuel de {labels.month(month)}",
+            f"monthly statement of {labels.month(month)}",
+        ),
         details={"month": month},
     )
     lines = []

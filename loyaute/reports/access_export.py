@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from loyaute import labels
 from loyaute.csvout import write_rows
-from loyaute.i18n import tr
+from loyaute.i18n import tr, use_lang
 from loyaute.policy.access import individual
 from loyaute.policy.agent_data import RECORD_COLUMNS, AgentData
 from loyaute.policy.roles import Action, Identity, Role
@@ -63,12 +64,14 @@ class ExportResult:
 
 
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("loyaute", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters.update(labels.jinja_filters())  # the HTML export uses labels; CSV keeps codes
+    return env
 
 
 def build_export(ws: Workspace, data: AgentData) -> dict[str, Any]:
@@ -150,7 +153,8 @@ def write_export(ws: Workspace, who: Identity, agent_id: str, out: Path) -> Expo
     (out / "export.json").write_text(
         json.dumps(content, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    html = _environment().get_template("access_export.html").render(**content)
+    with use_lang("fr"):  # the readable export is in French (rule G2), whoever asks
+        html = _environment().get_template("access_export.html").render(**content)
     (out / "index.html").write_text(html, encoding="utf-8")
     data.answer_access_requests()
     return ExportResult(

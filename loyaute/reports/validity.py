@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from loyaute import labels
 from loyaute.errors import GateError
 from loyaute.i18n import tr
 from loyaute.reports.presence import (
@@ -181,10 +182,10 @@ class Reliability:
         if not self.on_site_half_days:
             return tr(
                 f"la couverture de la famille {self.family} sur les semaines du dossier "
-                f"({', '.join(self.weeks)}) ne peut pas être établie (trop peu d'agents, secret "
+                f"({', '.join(labels.week(w) for w in self.weeks)}) ne peut pas être établie (trop peu d'agents, secret "
                 "statistique)",
                 f"the coverage of the {self.family} family over the case's weeks "
-                f"({', '.join(self.weeks)}) cannot be established (too few agents, statistical "
+                f"({', '.join(labels.week(w) for w in self.weeks)}) cannot be established (too few agents, statistical "
                 "secrecy)",
             )
         # The bounds shown are rounded outwards, so that a refused lower bound never reads as
@@ -194,11 +195,11 @@ class Reliability:
         share = self.coverage or 0.0
         return tr(
             f"couverture insuffisante de la famille {self.family} sur les semaines du dossier "
-            f"({', '.join(self.weeks)}) : {share:.1%} ({self.with_trace}/{self.on_site_half_days}), "
+            f"({', '.join(labels.week(w) for w in self.weeks)}) : {share:.1%} ({self.with_trace}/{self.on_site_half_days}), "
             f"intervalle de confiance à 95 % [{lo_shown:.1%} ; {hi_shown:.1%}], dont la borne basse est "
             f"sous le seuil de {self.threshold:.0%}".replace(".", ","),
             f"insufficient coverage of the {self.family} family over the case's weeks "
-            f"({', '.join(self.weeks)}): {share:.1%} ({self.with_trace}/{self.on_site_half_days}), "
+            f"({', '.join(labels.week(w) for w in self.weeks)}): {share:.1%} ({self.with_trace}/{self.on_site_half_days}), "
             f"95 % confidence interval [{lo_shown:.1%}; {hi_shown:.1%}], whose lower bound is under the "
             f"{self.threshold:.0%} threshold",
         )

@@ -59,20 +59,7 @@ def templates() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,  # templates ship with the package: no stat() per page
     )
-    env.filters.update(
-        label=lambda code, kind: labels.label(kind, code),
-        day=labels.day,
-        when=labels.when,
-        week=labels.week,
-        month=labels.month,
-        period=labels.period,
-        num=labels.number,
-        pct=labels.percent,
-        cell=lambda value, column: labels.cell(column, value),
-        param=lambda value, key: labels.parameter(key, value),
-        categories=labels.categories,
-        declaration=labels.declaration,
-    )
+    env.filters.update(labels.jinja_filters())
     env.globals.update(
         alert_text=labels.alert,
         register_words=labels.register_words,
