@@ -28,6 +28,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from loyaute import labels
+from loyaute.i18n import use_lang
 from tests.web.support import ROOT, Scenario, Web, build_scenario, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -143,8 +145,11 @@ def sign_in(page: Page, served: Served, role: str) -> None:
 
 
 def record_row(page: Page, day: str, half: str) -> Any:
-    """The table row of a half-day (its action summary names the date and half-day)."""
-    return page.locator("tbody tr").filter(has=page.locator("summary", has_text=f"{day} {half}"))
+    """The table row of a half-day (its action summary names the date and half-day, as a person
+    reads them: "mardi 3 mars 2026 matin")."""
+    with use_lang("fr"):
+        named = f"{labels.day(day)} {labels.label('half', half)}"
+    return page.locator("tbody tr").filter(has=page.locator("summary", has_text=named))
 
 
 def test_agent_declares_contests_and_downloads_the_export(
@@ -156,10 +161,12 @@ def test_agent_declares_contests_and_downloads_the_export(
     page = context.new_page()
     errors = console_errors(page)
     sign_in(page, served, "agent")
-    svg = page.locator("figure svg")
-    expect(svg).to_have_count(1)
-    expect(svg.locator("title")).to_have_text("Calendrier des demi-journées")
-    expect(page.locator("figure + table caption")).to_contain_text(
+    calendar = page.get_by_role("group", name="Calendrier des demi-journées")
+    expect(calendar).to_have_count(1)
+    weeks = calendar.locator("svg")
+    assert weeks.count() >= 4, "one chart per week of the month"
+    expect(weeks.first.locator("title")).to_contain_text("Semaine du")
+    expect(page.locator("table.cards caption").first).to_contain_text(
         "Ce qu'un relecteur habilité pourrait voir"
     )
     shot(page, "agent-calendar")
@@ -168,12 +175,12 @@ def test_agent_declares_contests_and_downloads_the_export(
     row = record_row(page, day, half)
     expect(row).to_have_count(1)
     declaration = row.locator("td").nth(5)
-    expect(declaration).not_to_contain_text("home_visit")
+    expect(declaration).not_to_contain_text("visite à domicile")
     row.locator("summary").click()
     row.locator("select[name=kind]").select_option("home_visit")
     row.get_by_role("button", name="Déclarer").click()
     expect(page).to_have_url(re.compile(r"/me\?done=declared$"))
-    expect(record_row(page, day, half).locator("td").nth(5)).to_contain_text("home_visit")
+    expect(record_row(page, day, half).locator("td").nth(5)).to_contain_text("visite à domicile")
 
     day, half = served.scenario.dispute_at
     row = record_row(page, day, half)
@@ -236,8 +243,10 @@ def test_hr_reviewer_opens_a_case_from_the_form(context: BrowserContext, served:
             "SELECT display_name FROM agents WHERE agent_id = ?", (form["agent_id"],)
         ).fetchone()[0]
     expect(page.locator("h1")).to_contain_text(name)
-    expect(page.locator("main")).to_contain_text(f"{form['day_from']} → {form['day_to']}")
-    expect(page.locator("figure svg title")).to_have_text("Demi-journées de la période")
+    with use_lang("fr"):
+        period = f"{labels.day(form['day_from'], 'long')} → {labels.day(form['day_to'], 'long')}"
+    expect(page.locator("main")).to_contain_text(period)
+    expect(page.get_by_role("group", name="Demi-journées de la période")).to_have_count(1)
     shot(page, "hr-case")
     assert errors == []
 
