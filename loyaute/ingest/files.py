@@ -25,6 +25,7 @@ import pyarrow.fs as pafs
 import zstandard
 
 from loyaute.errors import InputError
+from loyaute.i18n import tr
 
 GZIP_MAGIC = b"\x1f\x8b"
 BZ2_MAGIC = b"BZh"
@@ -216,16 +217,16 @@ def _kind_of(path: Path) -> str:
     try:
         mode = path.lstat().st_mode
     except OSError:
-        return "introuvable / not found"
+        return tr("introuvable", "not found")
     if stat.S_ISFIFO(mode):
-        return "tube nommé / named pipe"
+        return tr("tube nommé", "named pipe")
     if stat.S_ISSOCK(mode):
         return "socket"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "périphérique / device"
+        return tr("périphérique", "device")
     if stat.S_ISLNK(mode):
-        return "lien cassé / broken link"
-    return "pas un fichier ordinaire / not a regular file"
+        return tr("lien cassé", "broken link")
+    return tr("pas un fichier ordinaire", "not a regular file")
 
 
 def expand_paths(
@@ -254,7 +255,7 @@ def expand_paths(
                     problems.append(f"{where}: dossier vide / empty directory")
                 files.extend(found_remote)
             else:
-                problems.append(f"{where}: introuvable / not found")
+                problems.append(f"{where}: " + tr("introuvable", "not found"))
             continue
         path = where
         if path.is_dir():
@@ -287,7 +288,7 @@ def expand_paths(
                 "/ not read, loyaute reads regular files only"
             )
         else:
-            problems.append(f"{path}: introuvable / not found")
+            problems.append(f"{path}: " + tr("introuvable", "not found"))
     return files, problems
 
 

@@ -138,7 +138,7 @@ def test_expand_paths_reports_missing_path_without_raising(tmp_path: Path) -> No
     assert files == [present]
     assert len(problems) == 1
     assert "nope.log" in problems[0]
-    assert "not found" in problems[0]
+    assert "introuvable" in problems[0] or "not found" in problems[0]
 
 
 def test_expand_paths_reports_empty_directories(tmp_path: Path) -> None:
