@@ -140,6 +140,38 @@ COLUMN: dict[str, Pair] = {
     "on_site_half_days": ("demi-journées sur site", "on-site half-days"),
     "coverage": ("couverture", "coverage"),
     "reliable": ("couverture suffisante", "sufficient coverage"),
+    # report audit (E7)
+    "table": ("tableau", "table"),
+    "week": ("semaine", "week"),
+    "cells": ("cellules", "cells"),
+    "published": ("publiées", "published"),
+    "withheld_k": ("masquées : moins de k agents", "withheld: fewer than k agents"),
+    "withheld_complementary": ("masquées : complémentaires", "withheld: complementary"),
+    "withheld_protection": ("masquées : protection", "withheld: protection"),
+    "protected_cells": ("cellules protégées", "protected cells"),
+    "groups": ("groupes protégés", "groups protected"),
+    "narrowest": (
+        "intervalle le plus étroit (demi-journées)",
+        "narrowest interval (half-days)",
+    ),
+    "rechecked": ("revérifiée depuis le registre", "rechecked from the ledger"),
+    "status": ("état", "status"),
+    # case view, statements, access requests, alerts
+    "agent_id": ("matricule", "agent id"),
+    "display_name": ("nom", "name"),
+    "date": ("date", "date"),
+    "half_day": ("demi-journée", "half-day"),
+    "scheduled": ("planning", "schedule"),
+    "categories": ("traces", "traces"),
+    "declaration": ("déclaration", "declaration"),
+    "annotation": ("annotation", "annotation"),
+    "id": ("n°", "no."),
+    "requested_on": ("demandée le", "requested on"),
+    "due_on": ("échéance", "due on"),
+    "at": ("le", "at"),
+    "kind": ("nature", "kind"),
+    "actor": ("compte", "account"),
+    "detail": ("détail", "detail"),
 }
 PARAMETER: dict[str, Pair] = {
     "k_min": ("seuil de masquage (k agents au moins)", "suppression threshold (at least k agents)"),
@@ -163,6 +195,14 @@ PARAMETER: dict[str, Pair] = {
         "family weeks left out (suppressed)",
     ),
     "sources": ("sources comptées", "sources counted"),
+    "protection_half_days": (
+        "protection exigée (demi-journées sans trace)",
+        "protection required (half-days without a trace)",
+    ),
+    "narrowest_overall": ("intervalle le plus étroit laissé", "narrowest interval left"),
+    "weeks_to_review": ("semaines à revoir", "weeks to review"),
+    "method": ("méthode", "method"),
+    "meaning": ("lecture", "how to read it"),
 }
 VALUE: dict[str, Pair] = {
     "service": ("service", "service"),
@@ -293,7 +333,8 @@ def register_words(text: str) -> str:
     for code, pair in (REGISTER_CODE | MODE).items():
         if code in text:
             text = re.sub(rf"(?<![\w-]){re.escape(code)}(?![\w-])", pick(pair), text)
-    return text
+    # the register's dates ("inscrite le 2026-10-03") as people read them
+    return re.sub(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])", lambda m: day(m.group(), "long"), text)
 
 
 def categories(value: str | list[str] | None) -> str:
@@ -346,7 +387,10 @@ def span(lo: date | str, hi: date | str) -> str:
     start = format_date(a, first, locale=loc)
     if a.day == 1:
         start = "1er" + start[1:]
-    return f"du {start} au {format_date(b, 'd MMMM y', locale=loc)}"
+    end = format_date(b, "d MMMM y", locale=loc)
+    if b.day == 1:
+        end = "1er" + end[1:]
+    return f"du {start} au {end}"
 
 
 def week(week_id: str) -> str:
@@ -451,21 +495,75 @@ def percent(value: Any, digits: int = 0) -> str:
     return str(format_percent(float(value), pattern, locale=_locale()))
 
 
+CLASSIFIED = re.compile(r"(?:^|, )(service|job_family)=")
+
+
+def protected_cells(text: str) -> str:
+    """``service=Voirie, job_family=Éducation`` (the audit's protected cells) → "service Voirie ;
+    famille de métiers Éducation" (a group's name may itself hold a comma)."""
+    parts = CLASSIFIED.split(text)
+    if len(parts) < 3:
+        return text
+    return " ; ".join(
+        f"{label('value', kind)} {group}"
+        for kind, group in zip(parts[1::2], parts[2::2], strict=True)
+    )
+
+
 def cell(column: str, value: Any) -> str:
     """A report's cell as a person reads it (the same figure CSV gives as a machine value)."""
     if value in (None, ""):
         return ""
     if column in ("share_with_trace", "coverage"):
         return percent(value, 1)
-    if column == "period":
+    if column in ("period", "week"):
         return period(str(value))
+    if column == "protected_cells":
+        return protected_cells(str(value))
     if column in ("reliable", "suppressed"):
         if column == "reliable":
             return pick(("suffisante", "sufficient") if value else ("insuffisante", "insufficient"))
         return label("column", "suppressed") if value else ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return label("value", value)
+    if isinstance(value, (int, float)):
         return number(value)
     return str(value)
+
+
+def row_cell(column: str, row: dict[str, Any]) -> str:
+    """One cell of a command line table, read with its row (an alert's detail needs its kind)."""
+    value = row.get(column)
+    if value in (None, ""):
+        return ""
+    if column == "half_day":
+        return label("half", value)
+    if column == "scheduled":
+        return label("scheduled", value)
+    if column == "status":
+        pair = STATUS.get(str(value)) or REQUEST_STATUS.get(str(value))
+        return pick(pair) if pair else str(value)
+    if column == "declaration":
+        return declaration(str(value))
+    if column == "categories":
+        return categories(value)
+    if column == "date":
+        return day(value)
+    if column in ("requested_on", "due_on"):
+        return day(value, "long")
+    if column == "at":
+        return when(value)
+    if column == "kind":
+        return label("alert", value)
+    if column == "detail" and "kind" in row:
+        return alert(str(row["kind"]), str(value))
+    if column in ("agent_id", "id", "display_name", "actor", "annotation", "group", "table"):
+        return str(value)
+    return cell(column, value)
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def parameter(key: str, value: Any) -> str:
@@ -476,11 +574,15 @@ def parameter(key: str, value: Any) -> str:
         return ", ".join(period(v.strip()) for v in str(value).split(",") if v.strip())
     if key == "threshold":
         return percent(value)
-    if key in ("from", "to"):
+    if key in ("from", "to") or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
         return day(str(value), "long")
+    if isinstance(value, str) and ISO_MOMENT.match(value):
+        return when(value)
     if key in ("by", "period", "sources"):
         return label("value", value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return label("value", value)
+    if isinstance(value, (int, float)):
         return number(value)
     return str(value)
 

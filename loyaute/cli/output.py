@@ -102,15 +102,6 @@ def day_option(text: str | None) -> date | None:
     return parse_date(text) if text else None
 
 
-def plain(value: Any) -> str:
-    """A value as shown in a table or CSV."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return "" if value is None else str(value)
-
-
 def emit(
     rows: list[dict[str, Any]],
     columns: tuple[str, ...],
@@ -135,9 +126,18 @@ def emit(
         return
     if fmt != "table":
         raise UsageError(tr("--format table, csv ou json", "--format table, csv or json"))
-    print_table(title, columns, [[plain(row.get(c, "")) for c in columns] for row in rows])
+    # A table is for a person: labels, numbers, dates and weeks in the command's language (CSV
+    # and JSON above keep the machine names and values, CONTRACT.md).
+    from loyaute import labels  # noqa: PLC0415 - lazy: Babel on first use
+
+    print_table(
+        title,
+        [labels.label("column", c) for c in columns],
+        [[labels.row_cell(c, row) for c in columns] for row in rows],
+    )
     for key, value in parameters.items():
-        out.print(f"{key} : {escape(str(value))}")
+        text = f"{labels.label('parameter', key)} : {labels.parameter(key, value)}"
+        out.print(escape(text))
 
 
 def print_table(

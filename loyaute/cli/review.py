@@ -96,7 +96,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Le relecteur du dossier voit la période, ré-identifiée (E4) : demi-journées de
         télétravail seulement (E8). / The case's reviewer sees its period (telework only)."""
-        from loyaute.policy.agent_data import RECORD_COLUMNS  # noqa: PLC0415 - lazy
+        from loyaute import labels  # noqa: PLC0415 - lazy
+        from loyaute.policy.agent_data import RECORD_COLUMNS  # noqa: PLC0415
         from loyaute.policy.cases import NO_PROOF, show_case  # noqa: PLC0415
         from loyaute.workspace import Workspace  # noqa: PLC0415
 
@@ -107,10 +108,10 @@ def register(app: typer.Typer) -> None:
             tr("dossier", "case"): number,
             "agent": f"{view.agent.display_name} ({view.agent.agent_id})",
             tr("motif", "reason"): view.case.reason,
-            tr("période", "period"): f"{view.case.day_from} → {view.case.day_to}",
-            tr(
-                "réponse de l'agent attendue jusqu'au", "agent may answer until"
-            ): view.case.answer_due,
+            tr("période", "period"): labels.span(view.case.day_from, view.case.day_to),
+            tr("réponse de l'agent attendue jusqu'au", "agent may answer until"): labels.day(
+                view.case.answer_due
+            ),
             tr("réponses de l'agent", "agent's answers"): " | ".join(a.text for a in view.answers),
             "statement": tr(*NO_PROOF),
         }
@@ -259,7 +260,8 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOption = "table",
     ) -> None:
         """Le responsable affiche le relevé mensuel des déclarations (D2). / Show a statement."""
-        from loyaute.policy.rights import show_statement  # noqa: PLC0415 - lazy
+        from loyaute import labels  # noqa: PLC0415 - lazy
+        from loyaute.policy.rights import show_statement  # noqa: PLC0415
         from loyaute.workspace import Workspace  # noqa: PLC0415
 
         with Workspace.open(state.home) as ws:
@@ -272,7 +274,7 @@ def register(app: typer.Typer) -> None:
                 tr("validé le", "validated on"): statement.validated_at or tr("non", "no"),
                 tr("mois clos", "month closed"): statement.closed,
             },
-            tr(f"Relevé {month}", f"Statement {month}"),
+            tr(f"Relevé de {labels.month(month)}", f"Statement for {labels.month(month)}"),
         )
 
     @statement_app.command("validate")

@@ -171,11 +171,13 @@ def disclosure_audit(ws: Workspace) -> AuditReport:
                 "known from the schedule",
             ),
             "meaning": tr(
-                "« narrowest » : largeur, en demi-journées sans trace, du plus étroit des "
-                "intervalles qu'un lecteur peut déduire pour un groupe de moins de k agents ou "
+                "l'« intervalle le plus étroit » est la largeur, en demi-journées sans trace, du "
+                "plus étroit des intervalles qu'un lecteur peut déduire pour un groupe de moins "
+                "de k agents ou "
                 f"une cellule masquée ; elle doit rester d'au moins {level} (ou couvrir toutes "
                 "les demi-journées du groupe s'il en a moins)",
-                "narrowest: width, in half-days without a trace, of the narrowest interval a "
+                "the narrowest interval is the width, in half-days without a trace, of the "
+                "narrowest one a "
                 "reader can infer about a group of fewer than k agents or a withheld cell; at "
                 f"least {level} required (or all the group's half-days when it has fewer)",
             ),

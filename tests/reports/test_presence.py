@@ -644,8 +644,14 @@ def test_i2_every_report_prints_its_parameters_and_the_statement(
         assert code == 0, err
         everything = flat(out + "\n" + err)
         assert flat(sentence) in everything, (fmt, language)
-        assert "k_min" in everything
-        assert "2026-W10..2026-W14" in everything
+        if fmt == "table":  # for a person: labels and weeks as people read them (issue 12)
+            threshold = "seuil de masquage" if language == "fr" else "suppression threshold"
+            assert threshold in everything, (fmt, language)
+            assert "k_min" not in everything
+            assert "2026-W10" not in everything
+        else:  # machine names and values
+            assert "k_min" in everything
+            assert "2026-W10..2026-W14" in everything
         if fmt == "csv":
             assert out.splitlines()[0] == ",".join(COLUMNS)
         if fmt == "json":

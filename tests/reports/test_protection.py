@@ -47,6 +47,7 @@ from loyaute.workspace import Workspace
 from tests.builders import SYSTEM, agent
 from tests.reports.attacker import Attacker
 from tests.reports.test_presence import START, Person, build
+from tests.web.french import problems
 
 LEVEL = 3
 K = 10
@@ -442,6 +443,26 @@ def test_report_audit_on_a_workspace_and_its_recheck_can_fail(tmp_path: Path) ->
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert tuple(rows[0]) == AUDIT_COLUMNS
     assert {r["week"] for r in rows} >= {r["week"] for r in report.rows}
+
+    # As a table (for a person, here piped): labels, weeks and numbers in the command's language,
+    # one plain line per week, no raw code (issue 12).
+    for language, header, week_word in (
+        ("fr", "intervalle le plus étroit (demi-journées)", "semaine du "),
+        ("en", "narrowest interval (half-days)", "week of "),
+    ):
+        result = CliRunner().invoke(
+            app, ["--home", str(home), "--lang", language, "report", "audit"]
+        )
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert header in lines[1].split("\t")
+        assert len(lines) >= 2 + len(report.rows)
+        assert all(week_word in line for line in lines[2 : 2 + len(report.rows)])
+        if language == "fr":
+            found = problems(result.stdout, "/cli")
+            assert not [p for p in found if "narrowest" in p or "ISO" in p or "raw" in p], found
+            assert "protégée" in result.stdout
+            assert "withheld_k" not in result.stdout
 
 
 @st.composite
