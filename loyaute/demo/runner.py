@@ -183,6 +183,7 @@ def run_demo(
             on_progress=on_progress,
         )
         declared = _declare_some(ws, data)
+        _publish_closed_weeks(ws)
         accounts = make_demo_accounts(ws, data)
         story = seed_story(ws, data, accounts)
         story.declarations = declared
@@ -219,11 +220,43 @@ def _declare_some(ws: Workspace, data: DemoData) -> Counter[str]:
     return declared
 
 
+def _publish_closed_weeks(ws: Workspace) -> None:
+    """Publish the weeks already closed, as the first report would: the auditor (E3, E7) then
+    decides, before the accounts are made, which services' cells it withholds."""
+    from loyaute.policy.aggregate import first_scheduled_day  # noqa: PLC0415 - reports stack
+    from loyaute.reports.presence import closed_weeks, publish_weeks  # noqa: PLC0415
+
+    first = first_scheduled_day(ws)
+    if first is not None:
+        weeks, _ = closed_weeks(ws, first - timedelta(days=first.weekday()), ws.today(), ws.today())
+        publish_weeks(ws, weeks)
+
+
+def _shown_weeks(ws: Workspace) -> Counter[str]:
+    """Per service, the published weeks whose cell is shown (not withheld)."""
+    shown: Counter[str] = Counter()
+    for week in ws.db.publication.weeks("service"):
+        for cell in ws.db.publication.cells("service", week):
+            if not cell.suppressed:
+                shown[cell.group] += 1
+    return shown
+
+
+MANAGED_SERVICE = "Direction des finances"
+"""The demo manager's service, unless the auditor withholds more of its weeks than another's."""
+
+
 def make_demo_accounts(ws: Workspace, data: DemoData) -> list[tuple[str, str, str, str]]:
-    """One account per role, several agents and the manager of a service; written to
-    ``demo-accounts.csv`` (mode 0600) in the workspace."""
-    finance = [a for a in data.agents if a.service == "Direction des finances" and a.manager_id]
-    manager_id = finance[0].manager_id if finance else data.agents[0].agent_id
+    """One account per role, several agents and the manager of a service — the service whose
+    published weeks are most often shown, so that the manager's home has figures to read;
+    written to ``demo-accounts.csv`` (mode 0600) in the workspace."""
+    shown = _shown_weeks(ws)
+    services = sorted(
+        {a.service for a in data.agents if a.manager_id},
+        key=lambda s: (-shown[s], s != MANAGED_SERVICE, s),
+    )
+    managed = [a for a in data.agents if services and a.service == services[0] and a.manager_id]
+    manager_id = managed[0].manager_id if managed else data.agents[0].agent_id
     manager = next(a for a in data.agents if a.agent_id == manager_id)
     eligible = [
         a

@@ -208,7 +208,7 @@ def summary_lines(summary: DemoSummary) -> list[str]:
     if unmatched:
         out.append(
             tr(
-                f"Identifiants absents de l'annuaire (traces ignorées) : {', '.join(sorted(unmatched))}",
+                f"Identifiants inconnus de l'annuaire (traces ignorées) : {', '.join(sorted(unmatched))}",
                 f"Logins not in the directory (traces ignored): {', '.join(sorted(unmatched))}",
             )
         )

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from loyaute.i18n import tr
 from loyaute.policy.aggregate import (
     first_scheduled_day,
     half_day_frame,
@@ -411,7 +412,12 @@ def presence(
             "weeks": f"{weeks[0]}..{weeks[-1]}" if weeks else "",
             "settle_days": ws.settings.reports.settle_days,
             "awaiting_data": ", ".join(waiting),
-            "suppression": "primaire (< k agents) et complémentaire (tables service × famille)",
+            "suppression": tr(
+                "groupes de moins de k agents, cellules complémentaires (tables service × "
+                "famille) et cellules de protection (auditeur E7)",
+                "groups of fewer than k agents, complementary cells (service × family tables) "
+                "and protection cells (E7 auditor)",
+            ),
             "suppressed_rows": sum(1 for r in rows if r["suppressed"]),
         },
     )

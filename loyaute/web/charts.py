@@ -136,7 +136,10 @@ def scale_items() -> list[tuple[str, str]]:
         )
         items.append((f"scale-{i}", text))
     items.append(
-        ("scale-hatch", tr("masqué (moins de k agents)", "suppressed (fewer than k agents)"))
+        (
+            "scale-hatch",
+            tr("masqué (secret statistique)", "suppressed (statistical disclosure control)"),
+        )
     )
     return items
 
