@@ -348,8 +348,9 @@ def test_unreliable_family_is_refused(base: Workspace) -> None:
     )
     assert "B5" not in message
     assert "couverture insuffisante" in message
-    assert "2026-W10" in message
-    assert "2026-W11" in message
+    # weeks 10 and 11 of 2026, as people read them (issue 12)
+    assert "semaine du 2 au 6 mars 2026" in message
+    assert "semaine du 9 au 13 mars 2026" in message
     assert "73,8%" in message  # 59 / 80
     assert "intervalle de confiance à 95 %" in message
 
