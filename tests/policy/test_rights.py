@@ -356,14 +356,14 @@ def test_g1_cli_lists_requests_and_warns(ws: Workspace, monkeypatch: pytest.Monk
     )
     code, out, err = cli(home, "rights", "list")
     assert code == 0
-    assert "open" in out
+    assert "en cours" in out  # the status "open", labelled (issue 12)
     assert not err.strip()
     monkeypatch.setattr(
         "loyaute.workspace.SystemClock", lambda: FixedClock(NOW + timedelta(days=21))
     )
     code, out, err = cli(home, "rights", "list")
     assert code == 0
-    assert "warning" in out
+    assert "échéance proche" in out  # the status "warning", labelled
     assert err.strip()
     code, _, err = cli(home, "rights", "extend", number, "--reason", "volume")
     assert code == 0, err
@@ -459,7 +459,7 @@ def test_h2_reidentification_outside_a_case_alerts_the_dpo(ws: Workspace) -> Non
     assert (last.actor, last.action) == ("curieux.rh", "refused")
     code, out, _ = cli(ws.paths.home, "audit", "alerts")
     assert code == 0
-    assert "reidentification_outside_case" in out
+    assert "tentative de ré-identification hors dossier" in out  # its kind, labelled
     assert "curieux.rh" in out
 
 
@@ -477,7 +477,7 @@ def test_h2_repeated_refusals_alert_the_dpo(ws: Workspace) -> None:
     assert ("reidentification_outside_case", nosy.login) not in alerts(ws)
     code, out, _ = cli(ws.paths.home, "audit", "alerts")
     assert code == 0
-    assert "repeated_refusals" in out
+    assert "refus d'accès répétés" in out
 
 
 def test_h2_repeated_refused_case_openings_alert_the_dpo(tmp_path: Path) -> None:
@@ -511,7 +511,7 @@ def test_h2_bulk_individual_views_alert_the_dpo(tmp_path: Path) -> None:
         assert ("bulk_views", reviewer.login) in alerts(workspace)
         code, out, _ = cli(workspace.paths.home, "audit", "alerts")
         assert code == 0
-        assert "bulk_views" in out
+        assert "consultations individuelles en nombre" in out
     finally:
         workspace.close()
 
