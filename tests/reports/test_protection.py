@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 
 from loyaute.cli import app
 from loyaute.clock import FixedClock
+from loyaute.i18n import lang, set_lang
 from loyaute.identity import parse_directory, store_directory
 from loyaute.policy.rights import object_to_processing
 from loyaute.reports import disclosure
@@ -446,13 +447,17 @@ def test_report_audit_on_a_workspace_and_its_recheck_can_fail(tmp_path: Path) ->
 
     # As a table (for a person, here piped): labels, weeks and numbers in the command's language,
     # one plain line per week, no raw code (issue 12).
+    language_before = lang()
     for language, header, week_word in (
         ("fr", "intervalle le plus étroit (demi-journées)", "semaine du "),
         ("en", "narrowest interval (half-days)", "week of "),
     ):
-        result = CliRunner().invoke(
-            app, ["--home", str(home), "--lang", language, "report", "audit"]
-        )
+        try:
+            result = CliRunner().invoke(
+                app, ["--home", str(home), "--lang", language, "report", "audit"]
+            )
+        finally:
+            set_lang(language_before)  # --lang sets the process's default: not for later tests
         assert result.exit_code == 0, result.output
         lines = result.stdout.splitlines()
         assert header in lines[1].split("\t")

@@ -870,7 +870,8 @@ def test_an_agent_cannot_tell_which_case_numbers_exist(fresh_web: Web, scenario_
     answers = []
     for number in (scenario_b, 99999):
         r = agent.post(f"/me/cases/{number}/answer", data={"csrf": agent.csrf, "text": "x"})
-        answers.append((r.status_code, r.text.replace(str(number), "N")))
+        # only the number the page repeats ("3" is also in "&#39;" and "403")
+        answers.append((r.status_code, r.text.replace(f"n° {number}", "n° N")))
     assert answers[0] == answers[1]
     assert answers[0][0] == 403
     with fresh_web.workspace() as ws:
