@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from loyaute.cli.auth import acting
-from loyaute.cli.output import err, handle_errors, print_table, state
+from loyaute.cli.output import err, escape, handle_errors, print_table, state
 from loyaute.errors import EXIT_REFUSED, InputError, UsageError
 from loyaute.i18n import lang, tr
 
