@@ -242,10 +242,11 @@ def _forkserver(
     """The forkserver context, its preload set (and the server started now with ``start``).
 
     The forkserver imports once what every worker needs, and each worker is a fork of it: the
-    main script (which each worker would otherwise import again to rebuild ``__main__``; for the
-    ``loyaute`` command it is ``loyaute/__main__.py``, which imports nothing) and the modules of
-    the task function (which unpickling it would import). A server already running keeps the
-    modules it was started with."""
+    modules of the task function (which unpickling it would import), Arrow and numpy. The main
+    script is listed too, but Python 3.11 does not preload it (``forkserver`` asks for a
+    ``main_path`` that ``spawn`` calls ``init_main_from_path``): each worker imports it again to
+    rebuild ``__main__``, which is why the ``loyaute`` command's script is ``loyaute/__main__.py``,
+    which imports nothing. A server already running keeps the modules it was started with."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["__main__", *modules, "pyarrow", "numpy"])
     if start:
