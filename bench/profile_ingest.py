@@ -33,7 +33,7 @@ import generate  # noqa: E402
 import run  # noqa: E402
 
 PHASES = (
-    ("import loyaute.cli", "loyaute/cli.py", "<module>"),
+    ("import loyaute.cli", "loyaute/cli/__init__.py", "<module>"),
     ("open the workspace", "loyaute/workspace.py", "open"),
     ("ingest()", "loyaute/ingest/pipeline.py", "ingest"),
     ("  gates", "loyaute/policy/gates.py", "evaluate"),

@@ -25,9 +25,6 @@ import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 from loyaute.clock import Clock
 from loyaute.config import AccountsSettings
 from loyaute.errors import InputError, LoyauteError, UsageError
@@ -36,6 +33,8 @@ from loyaute.policy.roles import ACCOUNT_ROLES, Identity, Role
 from loyaute.store.accounts import DuplicateAccount
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
     from loyaute.store.state import Database
 
 Account = Identity
@@ -47,9 +46,52 @@ IDLE_MINUTES = 30
 TOKEN_DAYS = 90
 TOKEN_PREFIX = "lyt_"
 
-_hasher = PasswordHasher()
-# A hash to verify against when the login is unknown, so both paths cost the same time.
-_DUMMY = _hasher.hash(secrets.token_hex(16))
+
+class _Hasher:
+    """Argon2id, imported and set up on first use: a command that checks no password (``ingest``,
+    ``--help``) neither imports argon2 nor hashes anything at start-up."""
+
+    def __init__(self) -> None:
+        self._real: PasswordHasher | None = None
+        self._lock = threading.Lock()
+
+    def real(self) -> PasswordHasher:
+        """argon2's hasher with its default (OWASP) parameters."""
+        if self._real is None:
+            with self._lock:
+                if self._real is None:
+                    from argon2 import PasswordHasher  # noqa: PLC0415 - lazy
+
+                    self._real = PasswordHasher()
+        return self._real
+
+    def hash(self, password: str) -> str:
+        """An Argon2id hash of ``password``."""
+        return self.real().hash(password)
+
+    def verify(self, stored: str, password: str) -> bool:
+        """True when ``password`` matches ``stored`` (argon2's exceptions otherwise)."""
+        return bool(self.real().verify(stored, password))
+
+    def check_needs_rehash(self, stored: str) -> bool:
+        """True when ``stored`` was made with weaker parameters than today's."""
+        return bool(self.real().check_needs_rehash(stored))
+
+
+_hasher = _Hasher()
+_dummy_lock = threading.Lock()
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the login is unknown, so both paths cost the same time;
+    made once per process, on its first sign-in whatever the outcome (not at import: commands
+    that check no password must not pay for it)."""
+    if not _dummy:
+        with _dummy_lock:
+            if not _dummy:
+                _dummy.append(_Hasher().hash(secrets.token_hex(16)))
+    return _dummy[0]
 
 
 class Session:
@@ -172,7 +214,15 @@ def _authenticate(
     address: str,
     settings: AccountsSettings,
 ) -> Identity | None:
+    from argon2.exceptions import (  # noqa: PLC0415 - lazy
+        InvalidHashError,
+        VerificationError,
+        VerifyMismatchError,
+    )
+
     now = _now(clock)
+    # Made before the branch: the first sign-in of a process pays for it on either path.
+    dummy = _dummy_hash()
     row = db.accounts.get(login)
     refused = (
         row is None
@@ -180,7 +230,7 @@ def _authenticate(
         or db.signins.is_disabled(login)
         or must_wait(db, clock, login, address, settings) is not None
     )
-    stored = row.password_hash if row is not None and not refused else _DUMMY
+    stored = row.password_hash if row is not None and not refused else dummy
     ok = False
     with contextlib.suppress(VerifyMismatchError, VerificationError, InvalidHashError):
         ok = _hasher.verify(stored, password)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from loyaute.clock import Clock, SystemClock
 from loyaute.config import Settings, load_settings, read_toml
@@ -25,9 +25,12 @@ from loyaute.policy.register import Register, load_register
 from loyaute.secret_files import secret_problems
 from loyaute.store.audit import AuditLog, Checkpoints
 from loyaute.store.lock import WorkspaceLock
-from loyaute.store.records import ActivityStore
 from loyaute.store.state import PRIVATE_DIR, Database
 from loyaute.templates import loyaute_toml, register_toml
+
+# Arrow is imported when the activity store is first used, not to open a workspace.
+if TYPE_CHECKING:
+    from loyaute.store.records import ActivityStore
 
 PRIVATE_UMASK = 0o077
 """Everything a workspace command creates is readable by its owner only (H3)."""
@@ -175,6 +178,8 @@ class Workspace:
     @lazy
     def activity(self) -> ActivityStore:
         """The activity store."""
+        from loyaute.store.records import ActivityStore  # noqa: PLC0415 - see the imports
+
         return ActivityStore(self.paths.activity)
 
     @lazy

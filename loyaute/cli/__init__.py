@@ -16,10 +16,11 @@ import typer
 
 from loyaute import __version__
 from loyaute.cli import auth, collect, ingest, reports, review, serve, workspace
-from loyaute.cli.output import state
+from loyaute.cli.output import HELP_MARKUP, state
 from loyaute.i18n import set_lang, tr
 
 app = typer.Typer(
+    rich_markup_mode=HELP_MARKUP,
     name="loyaute",
     help=tr(
         "loyaute — contrôle des traces numériques en télétravail, loyal par construction.",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loyaute.cli.output import err, handle_errors, out, state
+from loyaute.cli.output import HELP_MARKUP, err, handle_errors, out, state
 from loyaute.errors import InputError, NotSignedIn, UsageError
 from loyaute.i18n import tr
 
@@ -146,6 +146,7 @@ def _read_password(password_stdin: bool, confirm: bool = False) -> str:
 def register(app: typer.Typer) -> None:
     """Add ``login``, ``logout`` and ``account`` to the app."""
     account_app = typer.Typer(
+        rich_markup_mode=HELP_MARKUP,
         help=tr("Comptes et jetons personnels.", "Accounts and personal tokens."),
         no_args_is_help=True,
     )

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from loyaute.cli.auth import acting
-from loyaute.cli.output import err, handle_errors, state
+from loyaute.cli.output import err, escape, handle_errors, state
 from loyaute.i18n import tr
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from loyaute.cli.auth import acting
-from loyaute.cli.output import err, handle_errors, print_table, state
+from loyaute.cli.output import err, escape, handle_errors, print_table, state
 from loyaute.errors import EXIT_REFUSED, InputError, UsageError
 from loyaute.i18n import lang, tr
 
@@ -288,16 +289,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Lit des journaux, réduit et enregistre ; affiche un rapport. / Read logs, reduce,
         store; print a report."""
-        from rich.progress import (  # noqa: PLC0415 - lazy
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-        )
-
-        from loyaute.ingest.engine import Engine, LocalEngine  # noqa: PLC0415
-        from loyaute.ingest.pipeline import ingest  # noqa: PLC0415
+        from loyaute.ingest.engine import Engine, LocalEngine  # noqa: PLC0415 - lazy
         from loyaute.workspace import Workspace  # noqa: PLC0415
 
         if report_format not in ("table", "json"):
@@ -311,6 +303,8 @@ def register(app: typer.Typer) -> None:
                 eng = SparkEngine(master or ws.settings.ingest.spark_master)
             elif chosen == "local":
                 eng = LocalEngine(workers if workers is not None else ws.settings.ingest.workers)
+                # Worker processes import their modules while this one imports the pipeline's.
+                eng.warm_up(paths, MAP_MODULES)
             else:
                 raise UsageError(
                     tr(
@@ -318,20 +312,9 @@ def register(app: typer.Typer) -> None:
                         f"unknown engine: {chosen} (local, spark)",
                     )
                 )
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=err,
-                transient=True,
-                disable=not sys.stderr.isatty(),
-            ) as progress:
-                task_id = progress.add_task(tr("lecture", "reading"), total=None)
+            from loyaute.ingest.pipeline import ingest  # noqa: PLC0415 - after the warm-up
 
-                def tick(done: int, total: int) -> None:
-                    progress.update(task_id, completed=done, total=total)
-
+            with _progress() as tick:
                 report = ingest(
                     ws, list(paths), format, eng, force=force, who=acting(ws), on_progress=tick
                 )
@@ -345,6 +328,40 @@ def register(app: typer.Typer) -> None:
             err.print(f"[red]{escape(p)}[/]")
         if report.failed:
             raise typer.Exit(EXIT_REFUSED)
+
+
+MAP_MODULES = ("loyaute.ingest.mapper",)
+"""What a worker process of the local engine runs (``pipeline.ingest``'s task function)."""
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal's stderr (Rich is imported only then); else nothing."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.progress import (  # noqa: PLC0415 - lazy
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task_id = progress.add_task(tr("lecture", "reading"), total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task_id, completed=done, total=total)
+
+        yield tick
 
 
 def _ingest_table(report: IngestReport) -> None:

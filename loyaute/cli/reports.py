@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from loyaute.cli.auth import acting
-from loyaute.cli.output import day_option, emit, handle_errors, state
+from loyaute.cli.output import HELP_MARKUP, day_option, emit, handle_errors, state
 from loyaute.errors import UsageError
 from loyaute.i18n import tr
 
@@ -19,7 +19,9 @@ ToOption = Annotated[str | None, typer.Option("--to", help="AAAA-MM-JJ")]
 def register(app: typer.Typer) -> None:
     """Add ``report`` to the app."""
     report_app = typer.Typer(
-        help=tr("Rapports agrégés.", "Aggregate reports."), no_args_is_help=True
+        rich_markup_mode=HELP_MARKUP,
+        help=tr("Rapports agrégés.", "Aggregate reports."),
+        no_args_is_help=True,
     )
     app.add_typer(report_app, name="report")
 

@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 
 from loyaute.cli.auth import signed_in
-from loyaute.cli.output import emit, err, handle_errors, out, parse_date, print_table, state
+from loyaute.cli.output import (
+    HELP_MARKUP,
+    emit,
+    err,
+    handle_errors,
+    out,
+    parse_date,
+    print_table,
+    state,
+)
 from loyaute.errors import EXIT_REFUSED
 from loyaute.i18n import tr
 
@@ -33,20 +42,30 @@ OwnAgentOption = Annotated[
 def register(app: typer.Typer) -> None:
     """Add the review, rights, statement and audit commands to the app."""
     case_app = typer.Typer(
+        rich_markup_mode=HELP_MARKUP,
         help=tr("Dossiers d'examen individuels (D5).", "Individual review cases (D5)."),
         no_args_is_help=True,
     )
     dispute_app = typer.Typer(
-        help=tr("Contestations (D4).", "Disputes (D4)."), no_args_is_help=True
+        rich_markup_mode=HELP_MARKUP,
+        help=tr("Contestations (D4).", "Disputes (D4)."),
+        no_args_is_help=True,
     )
     rights_app = typer.Typer(
-        help=tr("Droits des agents (G1, G3).", "Agents' rights (G1, G3)."), no_args_is_help=True
+        rich_markup_mode=HELP_MARKUP,
+        help=tr("Droits des agents (G1, G3).", "Agents' rights (G1, G3)."),
+        no_args_is_help=True,
     )
     statement_app = typer.Typer(
+        rich_markup_mode=HELP_MARKUP,
         help=tr("Relevés mensuels de déclarations.", "Monthly statements of declarations."),
         no_args_is_help=True,
     )
-    audit_app = typer.Typer(help=tr("Journal des accès.", "Access log."), no_args_is_help=True)
+    audit_app = typer.Typer(
+        rich_markup_mode=HELP_MARKUP,
+        help=tr("Journal des accès.", "Access log."),
+        no_args_is_help=True,
+    )
     app.add_typer(case_app, name="case")
     app.add_typer(dispute_app, name="dispute")
     app.add_typer(rights_app, name="rights")

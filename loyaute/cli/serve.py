@@ -7,9 +7,8 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from loyaute.cli.output import err, handle_errors, out, state
+from loyaute.cli.output import err, escape, handle_errors, out, state
 from loyaute.i18n import tr
 
 

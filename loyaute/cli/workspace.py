@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from loyaute.cli.auth import acting
-from loyaute.cli.output import err, handle_errors, out, parse_date, print_table, state
+from loyaute.cli.output import (
+    HELP_MARKUP,
+    err,
+    escape,
+    handle_errors,
+    out,
+    parse_date,
+    print_table,
+    state,
+)
 from loyaute.errors import EXIT_REFUSED, ConfigError, UsageError
 from loyaute.i18n import tr
 
@@ -20,15 +28,25 @@ DIRECTORY_COLUMNS = "directory_columns"
 
 def register(app: typer.Typer) -> None:
     """Add the workspace commands to the app."""
-    config_app = typer.Typer(help=tr("Configuration.", "Configuration."), no_args_is_help=True)
+    config_app = typer.Typer(
+        rich_markup_mode=HELP_MARKUP,
+        help=tr("Configuration.", "Configuration."),
+        no_args_is_help=True,
+    )
     directory_app = typer.Typer(
-        help=tr("Annuaire des agents.", "Agent directory."), no_args_is_help=True
+        rich_markup_mode=HELP_MARKUP,
+        help=tr("Annuaire des agents.", "Agent directory."),
+        no_args_is_help=True,
     )
     schedule_app = typer.Typer(
-        help=tr("Planning (Octime).", "Schedule (Octime)."), no_args_is_help=True
+        rich_markup_mode=HELP_MARKUP,
+        help=tr("Planning (Octime).", "Schedule (Octime)."),
+        no_args_is_help=True,
     )
     notice_app = typer.Typer(
-        help=tr("Notice d'information.", "Information notice."), no_args_is_help=True
+        rich_markup_mode=HELP_MARKUP,
+        help=tr("Notice d'information.", "Information notice."),
+        no_args_is_help=True,
     )
     app.add_typer(config_app, name="config")
     app.add_typer(directory_app, name="directory")

@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import pyarrow.fs as pafs
-import zstandard
-
 from loyaute.errors import InputError
 from loyaute.i18n import tr
 
@@ -36,11 +33,26 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20
 COMPRESSED_READ_BYTES = 64 << 10
 
 
+class CorruptData(ValueError):
+    """Compressed data that cannot be decompressed (zstandard's own error, re-raised as one of
+    the errors every reader already expects, so that zstandard is imported only when needed)."""
+
+
+def _pafs() -> Any:
+    """``pyarrow.fs``, imported only for object storage and HDFS (it costs ~50 ms)."""
+    import pyarrow.fs as pafs  # noqa: PLC0415 - lazy
+
+    return pafs
+
+
 class _ZstdReader(io.RawIOBase):
     """Streaming zstd that notices a frame cut short (zstandard's own reader ends silently)."""
 
     def __init__(self, path: Location) -> None:
         self._f = path.open_sequential() if isinstance(path, RemoteFile) else path.open("rb")
+        import zstandard  # noqa: PLC0415 - lazy: only compressed files need it
+
+        self._errors = zstandard.ZstdError
         self._dctx = zstandard.ZstdDecompressor()
         self._obj = self._dctx.decompressobj()
         self._buffer = b""
@@ -59,7 +71,10 @@ class _ZstdReader(io.RawIOBase):
                     raise EOFError("zstd frame ended before its end mark")
                 break
             while data:
-                self._buffer += self._obj.decompress(data)
+                try:
+                    self._buffer += self._obj.decompress(data)
+                except self._errors as exc:
+                    raise CorruptData(str(exc)) from exc
                 data = b""
                 if self._obj.eof and self._obj.unused_data:
                     data = self._obj.unused_data
@@ -144,13 +159,13 @@ class RemoteFile:
         return fs.get_file_info(where)
 
     def is_file(self) -> bool:
-        return bool(self.info().type == pafs.FileType.File)
+        return bool(self.info().type == _pafs().FileType.File)
 
     def is_dir(self) -> bool:
-        return bool(self.info().type == pafs.FileType.Directory)
+        return bool(self.info().type == _pafs().FileType.Directory)
 
     def exists(self) -> bool:
-        return bool(self.info().type != pafs.FileType.NotFound)
+        return bool(self.info().type != _pafs().FileType.NotFound)
 
     @property
     def size(self) -> int:
@@ -179,6 +194,7 @@ class RemoteFile:
         at = base.rstrip("/").rfind(where.rstrip("/"))
         root = base[:at] if at >= 0 else base.split("://", 1)[0] + "://"
         found = []
+        pafs = _pafs()
         for item in fs.get_file_info(pafs.FileSelector(where, recursive=True)):
             relative = item.path[len(where) :].strip("/")
             if item.type != pafs.FileType.File or any(
@@ -196,7 +212,7 @@ _SECRET_PARAMETERS = frozenset({"access_key", "secret_key", "session_token", "pa
 @functools.lru_cache(maxsize=64)
 def _filesystem(uri: str) -> tuple[Any, str]:
     """The file system and the path inside it, once per URI and process."""
-    return pafs.FileSystem.from_uri(uri)  # type: ignore[no-any-return]
+    return _pafs().FileSystem.from_uri(uri)  # type: ignore[no-any-return]
 
 
 Location = Path | RemoteFile
@@ -247,9 +263,9 @@ def expand_paths(
             except (OSError, ValueError) as exc:
                 problems.append(f"{where}: inaccessible / unreachable ({exc})")
                 continue
-            if info.type == pafs.FileType.File:
+            if info.type == _pafs().FileType.File:
                 files.append(RemoteFile(where.uri, info.size))
-            elif info.type == pafs.FileType.Directory:
+            elif info.type == _pafs().FileType.Directory:
                 found_remote = where.children()
                 if not found_remote:
                     problems.append(f"{where}: dossier vide / empty directory")
@@ -355,13 +371,14 @@ class _Owning(io.RawIOBase):
             super().close()
 
 
-_DECOMPRESSION_ERRORS = (EOFError, zlib.error, OSError, zstandard.ZstdError, ValueError)
+DECOMPRESSION_ERRORS = (EOFError, zlib.error, OSError, ValueError)
+"""What reading a damaged compressed stream raises (``CorruptData`` is a ValueError)."""
 
 
 def _read(stream: IO[bytes], size: int, path: Location) -> bytes:
     try:
         return stream.read(size)
-    except _DECOMPRESSION_ERRORS as exc:
+    except DECOMPRESSION_ERRORS as exc:
         raise ReadError(
             path, f"fichier tronqué ou corrompu / truncated or corrupt file ({exc})"
         ) from exc
@@ -377,7 +394,7 @@ def head(path: Location, max_lines: int = 40, max_bytes: int = 256 << 10) -> lis
         while size < max_bytes:
             try:
                 piece = stream.read(min(16 << 10, max_bytes - size))
-            except _DECOMPRESSION_ERRORS as exc:
+            except DECOMPRESSION_ERRORS as exc:
                 if not pieces:
                     raise ReadError(
                         path, f"données compressées illisibles / unreadable compressed data ({exc})"

@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
-import re
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,15 +26,25 @@ import pyarrow.compute as pc
 from loyaute.errors import InputError
 from loyaute.i18n import tr
 from loyaute.identity import LoginIndex
-from loyaute.ingest.engine import Engine, LocalEngine, Task, plan
-from loyaute.ingest.files import Location, ReadError, expand_paths, file_size, location
-from loyaute.ingest.reading import FileResult, parse_blocks, resolve_source
+from loyaute.ingest.engine import Engine, LocalEngine, plan
+from loyaute.ingest.files import Location, expand_paths, file_size, location
+from loyaute.ingest.mapper import (
+    MapCall,
+    MapSettings,
+    lost_task,
+    map_task,
+    mask,
+    merge_results,
+    pause,
+    result_key,
+)
+from loyaute.ingest.reading import FileResult, resolve_source
 from loyaute.policy import gates as gates_mod
 from loyaute.policy import scope as scope_mod
 from loyaute.policy.retention import purge
 from loyaute.policy.roles import Identity, Role
 from loyaute.policy.scope import DROP_RULES
-from loyaute.presence.reduce import KEY_SCHEMA, distinct, reduce_events
+from loyaute.presence.reduce import KEY_SCHEMA
 from loyaute.presence.windows import HALF_NAMES, Windows
 from loyaute.sources import build_sources
 from loyaute.sources.base import Reason, Source
@@ -46,136 +52,8 @@ from loyaute.store.operations import IngestProblem, ManifestEntry
 from loyaute.store.records import RECORD_SCHEMA, merge_flags
 from loyaute.workspace import Workspace
 
-QUARANTINE_REASONS = frozenset({Reason.MALFORMED.value, Reason.BAD_TIME.value})
-QUARANTINE_PER_FILE = 5
-_TOKEN_RE = re.compile(r"[A-Za-z0-9À-ÿ]+")
 OPERATOR = Identity("loyaute", Role.SYSTEM)
 TABLE_OF_FATE = {"telework": "records", "on_site": "study"}
-
-
-def mask(text: str, limit: int = 300) -> str:
-    """Rule F6: keep a line's shape, hide its identifiers (first character of each word kept)."""
-    return _TOKEN_RE.sub(lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), text[:limit])
-
-
-@dataclass
-class TaskResult:
-    """What the map side sends back for one task: counts, keys, masked examples."""
-
-    file: FileResult
-    keys: pa.Table
-    examples: list[tuple[int, str, str]] = field(default_factory=list)
-    digests: list[tuple[int, str]] = field(default_factory=list)
-    """(start offset of the range, SHA-256 of the records it read), for the file's identity."""
-
-
-@dataclass(frozen=True)
-class MapSettings:
-    """Presence settings the map side needs (picklable)."""
-
-    windows: Windows
-    count_background: bool
-    fail_task: str = ""
-
-
-def _fault_injection(task: Task, where: str) -> None:
-    """Tests of engine failures: ``<dir>`` kills the worker process on a task's first attempt (a
-    marker file in that folder remembers it), ``always`` on every attempt, ``kill:<file name>``
-    every process but the main one that reads that file. Set through ``ingest(fail_task=…)`` or
-    ``LOYAUTE_FAIL_TASK``; empty in normal use."""
-    if not where:
-        return
-    if where.startswith("kill:"):
-        if task.path.name == where[5:] and multiprocessing.parent_process() is not None:
-            os._exit(137)
-        return
-    if where != "always":
-        marker = Path(where) / hashlib.sha256(f"{task.path}{task.byte_range}".encode()).hexdigest()
-        try:
-            marker.touch(exist_ok=False)
-        except FileExistsError:
-            return
-    os._exit(137)
-
-
-def map_task(task: Task, settings: MapSettings) -> TaskResult:
-    """Parse and reduce one file or range; never raises for bad input."""
-    _fault_injection(task, settings.fail_task or os.environ.get("LOYAUTE_FAIL_TASK", ""))
-    result = FileResult(str(task.path), task.source.name)
-    parts: list[pa.Table] = []
-    examples: list[tuple[int, str, str]] = []
-    digest = hashlib.sha256()
-    try:
-        for chunk, parsed in parse_blocks(
-            task.path,
-            task.source,
-            chunk_bytes=task.chunk_bytes,
-            max_line_bytes=task.max_line_bytes,
-            byte_range=task.byte_range,
-        ):
-            digest.update(LONG_LINE_MARK if chunk is None else chunk.data)
-            if not parts:
-                _pause(f"reading {task.path.name}")
-            result.add(parsed)
-            parts.append(reduce_events(parsed.events, settings.windows, settings.count_background))
-            if chunk is not None and len(examples) < QUARANTINE_PER_FILE:
-                examples += _examples(
-                    chunk.data, chunk.first_line, parsed, QUARANTINE_PER_FILE - len(examples)
-                )
-    except ReadError as exc:
-        result.error = exc.reason
-    start = task.byte_range[0] if task.byte_range is not None else 0
-    return TaskResult(result, distinct(parts), examples, [(start, digest.hexdigest())])
-
-
-def _examples(
-    data: bytes | memoryview, first: int, parsed: Any, room: int
-) -> list[tuple[int, str, str]]:
-    out: list[tuple[int, str, str]] = []
-    skipped = parsed.skipped
-    if not skipped.num_rows:
-        return out
-    wanted = pc.is_in(skipped.column("reason"), pa.array(sorted(QUARANTINE_REASONS)))
-    picked = skipped.filter(wanted).slice(0, room).to_pylist()
-    if not picked:
-        return out
-    lines = bytes(data).split(b"\n")
-    for row in sorted(picked, key=lambda r: r["line"]):
-        if 0 <= row["line"] - first < len(lines):
-            raw = lines[row["line"] - first].decode("utf-8", "replace").rstrip("\r")
-            out.append((row["line"], row["reason"], mask(raw)))
-    return out
-
-
-def lost_task(task: Task, reason: str) -> TaskResult:
-    """The result of a task whose worker process died each time it ran: its file fails."""
-    return TaskResult(
-        FileResult(str(task.path), task.source.name, error=reason), KEY_SCHEMA.empty_table()
-    )
-
-
-def result_key(result: TaskResult) -> str:
-    """Results of the ranges of one file are merged together."""
-    return result.file.path
-
-
-def merge_results(a: TaskResult, b: TaskResult) -> TaskResult:
-    """The OR-reduce of two results of the same file: counts add up, keys unite (any order)."""
-    file = FileResult(a.file.path, a.file.format)
-    file.merge(a.file)
-    file.merge(b.file)
-    examples = sorted(a.examples + b.examples)[:QUARANTINE_PER_FILE]
-    return TaskResult(file, distinct([a.keys, b.keys]), examples, sorted(a.digests + b.digests))
-
-
-class _MapCall:
-    """A picklable ``fn(task)`` for the engine."""
-
-    def __init__(self, settings: MapSettings) -> None:
-        self.settings = settings
-
-    def __call__(self, task: Task) -> TaskResult:
-        return map_task(task, self.settings)
 
 
 @dataclass
@@ -235,10 +113,6 @@ class IngestReport:
             "pending_expired": self.expired,
             "warnings": self.warnings,
         }
-
-
-LONG_LINE_MARK = b"\x00line too long\x00"
-"""What a line too long to be read adds to a file's content hash in place of its bytes."""
 
 
 def content_fingerprint(digests: list[tuple[int, str]]) -> str:
@@ -379,7 +253,7 @@ def _ingest(
         ws.settings.ingest.max_line_bytes,
     )
     per_file = engine.map_reduce(
-        _MapCall(map_settings), tasks, result_key, merge_results, on_progress, lost_task
+        MapCall(map_settings), tasks, result_key, merge_results, on_progress, lost_task
     )
 
     entries = {f.path: f for f in report.files}
@@ -493,7 +367,7 @@ def reconcile(
     rules with the schedule and notices known now, and commit the result at once — only if the
     store is still the one read here (compare-and-swap, H5)."""
     base = ws.activity.current()
-    _pause("before-reconcile")
+    pause("before-reconcile")
     index = LoginIndex(ws.db.agents.login_keys())
     resolved: dict[str, dict[str, str | None]] = {}
     agent_ids: set[str] = set()
@@ -590,7 +464,7 @@ def reconcile(
         changes["pending"][day] = None
     for day in set(pend.column("day").to_pylist()):
         changes["pending"][day] = merge_flags(_on_day(pend, day))
-    _pause("before-commit")
+    pause("before-commit")
     ws.activity.commit(changes, base=base)
 
     totals: Counter[str] = Counter()
@@ -633,17 +507,6 @@ def rescope(ws: Workspace, days: set[date], who: Identity = OPERATOR) -> IngestR
     with ws.lock.hold("schedule import"):
         reconcile(ws, report, {}, {}, days, who)
     return report
-
-
-def _pause(point: str) -> None:
-    """Tests of concurrent writers and of files changing under the reader:
-    ``LOYAUTE_PAUSE_AT=point:seconds`` sleeps at that point (``before-reconcile``,
-    ``before-commit``, ``reading <file name>`` after a file's first block); unset in normal
-    use."""
-    spec = os.environ.get("LOYAUTE_PAUSE_AT", "")
-    name, _, seconds = spec.partition(":")
-    if name == point and seconds:
-        time.sleep(float(seconds))
 
 
 __all__ = [

@@ -15,18 +15,17 @@ file without NUL is numbered by its lines exactly as an editor shows them.
 from __future__ import annotations
 
 import re
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import pyarrow as pa
-import zstandard
 
 from loyaute.errors import UnknownFormatError
 from loyaute.ingest.engine import Task
 from loyaute.ingest.files import (
+    DECOMPRESSION_ERRORS,
     DEFAULT_CHUNK_BYTES,
     DEFAULT_MAX_LINE_BYTES,
     BackwardReader,
@@ -210,7 +209,6 @@ RECORD_END_RE = re.compile(rb"\x00+(?:\r?\n)?")
 """Where a NUL-separated record ends: a run of NULs, and the newline right after it if any."""
 _NUL_RUN_RE = re.compile(rb"\x00+")
 _PEEK_BYTES = 64 << 10
-_DECOMPRESSION_ERRORS = (EOFError, OSError, ValueError, zlib.error, zstandard.ZstdError)
 
 
 def nul_to_newline(data: bytes) -> bytes:
@@ -225,7 +223,7 @@ def _framing(path: Location) -> str:
     try:
         with open_stream(path) as stream:
             first = stream.read(_PEEK_BYTES)
-    except (ReadError, *_DECOMPRESSION_ERRORS):
+    except (ReadError, *DECOMPRESSION_ERRORS):
         return "lines"
     if b"\x00" not in first:
         return "lines"
@@ -255,7 +253,7 @@ def _pieces(path: Location, size: int, byte_range: tuple[int, int] | None) -> It
         while left is None or left > 0:
             try:
                 piece = stream.read(size if left is None else min(size, left))
-            except _DECOMPRESSION_ERRORS as exc:
+            except DECOMPRESSION_ERRORS as exc:
                 raise ReadError(
                     path, f"fichier tronqué ou corrompu / truncated or corrupt file ({exc})"
                 ) from exc

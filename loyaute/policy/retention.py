@@ -150,11 +150,12 @@ def _purge(ws: Workspace, dry_run: bool, who: Identity, per_agent_t0: bool) -> P
 def _reduce_study(ws: Workspace, report: PurgeReport, changes: Changes, publish: bool) -> None:
     """E8: publish the validity study's closed weeks, then delete their per-agent rows (a dry
     run publishes nothing and counts the rows of weeks already published)."""
-    from loyaute.reports.presence import VALIDITY, closed_weeks, publish_weeks, week_id  # noqa: PLC0415
-
     study_days = ws.activity.partitions("study")
     if not study_days or ws.register.validity_study.registered_on == "":
         return
+    # Imported only now: the reports bring DuckDB, which an ingest without a study never needs.
+    from loyaute.reports.presence import VALIDITY, closed_weeks, publish_weeks, week_id  # noqa: PLC0415
+
     first = min(study_days)
     weeks, _ = closed_weeks(
         ws, first - timedelta(days=first.weekday()), ws.today(), ws.today(), VALIDITY

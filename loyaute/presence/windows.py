@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from loyaute.config import HalfDays, window_minutes
+if TYPE_CHECKING:  # a worker process unpickling windows never loads the configuration
+    from loyaute.config import HalfDays
 
 US_PER_MINUTE = 60_000_000
 US_PER_DAY = 86_400_000_000
@@ -31,6 +33,8 @@ class Windows:
     @classmethod
     def from_settings(cls, half_days: HalfDays, zone: ZoneInfo) -> Windows:
         """Windows of ``[half_days]`` in ``zone``."""
+        from loyaute.config import window_minutes  # noqa: PLC0415 - see the import above
+
         a0, a1 = window_minutes(half_days.am)
         p0, p1 = window_minutes(half_days.pm)
         return cls(

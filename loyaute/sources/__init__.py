@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from loyaute.config import GenericSource as GenericSettings
-from loyaute.config import Settings
 from loyaute.errors import UnknownFormatError
 from loyaute.sources.base import Source
 from loyaute.sources.exchange_httpproxy import ExchangeHttpProxySource
@@ -19,6 +18,10 @@ from loyaute.sources.exchange_iis import ExchangeIisSource
 from loyaute.sources.fortigate import FortiGateSource
 from loyaute.sources.generic import AUTHENTIC2, Mapping, authentic2_source, make_generic
 from loyaute.sources.proxy import AppMapping, ProxySource
+
+if TYPE_CHECKING:  # a worker process unpickling a source never loads the configuration
+    from loyaute.config import GenericSource as GenericSettings
+    from loyaute.config import Settings
 
 MIN_SCORE = 50
 """Below this score a file is not recognised and ``--format`` must be given."""

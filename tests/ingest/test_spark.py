@@ -1,7 +1,9 @@
 """The Spark engine (issue 6): parity with the local engine, byte for byte, and failures.
 
-One Spark session serves the whole module (a session takes 15–20 s to start). The master is
-``local[2,3]``: two cores, and a failed task is tried up to three times, as on a cluster.
+Every test runs on two masters, one Spark session each for the whole module (a session takes
+15–20 s to start): ``local[2,3]`` (two cores, a failed task tried up to three times) and a real
+standalone cluster started on loopback for the test session (``tests/spark_cluster.py``: a master
+and two workers, separate JVMs, ``spark://127.0.0.1:PORT``; a failed task is tried four times).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import builtins
 import gzip
 import hashlib
 import shutil
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -39,14 +42,26 @@ if shutil.which("java") is None:  # pragma: no cover - CI installs a JDK
     pytest.skip("no Java runtime for Spark", allow_module_level=True)
 
 from loyaute.ingest.spark import SparkEngine  # noqa: E402
+from tests import spark_cluster as spark_cluster_mod  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="module")
-def spark() -> SparkEngine:
-    engine = SparkEngine("local[2,3]")
-    engine.session()
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A standalone cluster (one master, two workers) for the whole test session: its URL."""
+    cluster = spark_cluster_mod.start(tmp_path_factory.mktemp("spark-cluster"))
+    yield cluster.url
+    cluster.stop()
+
+
+@pytest.fixture(scope="module", params=["local", "standalone"])
+def spark(request: pytest.FixtureRequest) -> Iterator[SparkEngine]:
+    """The engine on ``local[2,3]``, then on the standalone cluster (one session at a time: a
+    process holds one Spark context)."""
+    master = "local[2,3]" if request.param == "local" else request.getfixturevalue("spark_cluster")
+    engine = SparkEngine(master)
+    assert engine.session().sparkContext.master == master
     yield engine
     engine.stop()
 
