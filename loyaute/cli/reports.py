@@ -79,3 +79,24 @@ def register(app: typer.Typer) -> None:
             report.parameters,
             tr("Étude de validité", "Validity study"),
         )
+
+    @report_app.command("audit")
+    @handle_errors
+    def report_audit_command(fmt: FormatOption = "table") -> None:
+        """Protection atteinte par les agrégats publiés (E3, E7) : cellules masquées et pourquoi,
+        intervalle le plus étroit laissé sur un petit groupe. / Protection reached by the
+        published aggregates: withheld cells and why, the narrowest interval left about a small
+        group."""
+        from loyaute.reports.disclosure_audit import AUDIT_COLUMNS  # noqa: PLC0415 - lazy
+        from loyaute.reports.runner import run_audit  # noqa: PLC0415
+        from loyaute.workspace import Workspace  # noqa: PLC0415
+
+        with Workspace.open(state.home) as ws:
+            report = run_audit(ws, acting(ws))
+        emit(
+            report.rows,
+            AUDIT_COLUMNS,
+            fmt,
+            report.parameters,
+            tr("Protection des agrégats publiés", "Protection of the published aggregates"),
+        )

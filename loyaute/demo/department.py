@@ -21,6 +21,7 @@ from pathlib import Path
 
 from loyaute.demo import logs
 from loyaute.demo.population import (
+    TELEWORK_OFF_SYSTEM,
     WORK_ON_SYSTEM,
     DemoAgent,
     make_agents,
@@ -138,7 +139,7 @@ def _agent_day(
     noise: int,
 ) -> None:
     code = data.codes[(a.agent_id, day)]
-    p_work = WORK_ON_SYSTEM[a.job_family]
+    p_work = WORK_ON_SYSTEM[a.job_family] * (1 - TELEWORK_OFF_SYSTEM if code == "TLT" else 1)
     app, p_app = logs.APP_HOSTS, APP_OF_FAMILY[a.job_family]
     for half, (begin, finish) in HALF_SPANS.items():
         key = (a.agent_id, day, half)

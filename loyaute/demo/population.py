@@ -141,6 +141,10 @@ WORK_ON_SYSTEM = {
     "travail_social": 0.62,
     "technique": 0.80,
 }
+TELEWORK_OFF_SYSTEM = 0.05
+"""Extra share of telework half-days spent off the system (calls, reading, writing by hand):
+at home a half-day of work leaves no digital trace more often than at the office, which is what
+the check misses and the validity study does not see."""
 TELEWORK_DAYS_PER_WEEK = {
     "administratif": (1, 2, 2, 3),
     "finances": (2, 2, 3),

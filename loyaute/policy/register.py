@@ -119,6 +119,13 @@ class Purpose(Model):
         description="DPIA justification for including a field, phone or social-work family (B5).",
     )
     k_min: int = Field(10, description="Smallest group published in aggregates (E3), ≥ 5.")
+    protection_half_days: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Narrowest interval of half-days without a trace that published figures may "
+        "leave about a group of fewer than k_min agents or a withheld cell (E7).",
+    )
     retention_after_month_end_days: int = Field(
         RETENTION_DEFAULT_DAYS, description="Half-day records kept this long after month end (F2)."
     )

@@ -207,6 +207,12 @@ def _purge_state(ws: Workspace, scope: scope_mod.Scope) -> Counter[str]:
         scope.horizon.isoformat(), _departed_still_needed(ws, pseudonyms, scope.today)
     )
     removed.update(_purge_records_of_people(ws, scope.today))
+    # The atoms and members frozen with each published week serve later spans and the re-audit
+    # (E7); they go with the half-day records (F2). The weekly cells stay (three years, below).
+    horizon_week = scope.horizon - timedelta(days=scope.horizon.weekday())
+    removed["publication_details_expired"] = ws.db.publication.forget_details_before(
+        _week_of(horizon_week)
+    )
     three_years = scope.today - timedelta(days=3 * 365 + 1)
     stale = [w for w in ws.db.publication.all_weeks() if _week_monday(w) < three_years]
     removed["aggregates_expired"] = ws.db.publication.delete_weeks(stale) if stale else 0
@@ -217,6 +223,11 @@ def _purge_state(ws: Workspace, scope: scope_mod.Scope) -> Counter[str]:
         (now - timedelta(days=365)).isoformat(timespec="seconds"),
     )
     return +removed
+
+
+def _week_of(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def _departed_still_needed(ws: Workspace, pseudonyms: dict[str, str], today: date) -> set[str]:

@@ -67,6 +67,7 @@ class Action(StrEnum):
     REPORT_PRESENCE = "report_presence"
     REPORT_VALIDITY = "report_validity"
     REPORT_TRACES = "report_traces"  # trace columns of aggregates in declarative mode (D2)
+    REPORT_AUDIT = "report_audit"  # the protection reached by what was published (E7)
     # oversight
     AUDIT_READ = "audit_show"
     AUDIT_VERIFY = "audit_verify"
@@ -122,6 +123,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             A.REPORT_PRESENCE,
             A.REPORT_VALIDITY,
             A.REPORT_TRACES,
+            A.REPORT_AUDIT,
             A.AUDIT_READ,
             A.AUDIT_VERIFY,
             A.AUDIT_STATISTICS,
@@ -137,6 +139,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             A.REPORT_PRESENCE,
             A.REPORT_VALIDITY,
             A.REPORT_TRACES,
+            A.REPORT_AUDIT,
             A.AUDIT_VERIFY,
             A.AUDIT_STATISTICS,
             A.DOCS_READ,
@@ -152,6 +155,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             A.REPORT_PRESENCE,
             A.REPORT_VALIDITY,
             A.REPORT_TRACES,
+            A.REPORT_AUDIT,
             A.DOCS_READ,
             A.ACCOUNTS_MANAGE,
         }

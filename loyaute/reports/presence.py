@@ -11,9 +11,17 @@ reports. The distinct agents of multi-week rows are frozen too, as spans of week
 (``published_spans``). A month or range row is published only when none of its weeks is
 suppressed for that group.
 
-Known limit: agent counts of overlapping spans can be differenced into the number of agents
-scheduled in telework in one stretch of weeks and not another — a count of people's schedules,
-never of their traces (the trace figures are sums of protected weekly cells).
+Each week's tables are protected together before they are frozen: primary and complementary
+suppression (E3, ``disclosure``), then the auditor of ``protection`` (E7), which withholds more
+until no group of fewer than k agents and no withheld cell can be narrowed, by integer
+programming over everything published and what the schedule tells a reader, to an interval of
+half-days without a trace narrower than the protection level.
+
+The distinct agents of a range come from each week's membership, frozen when the week was
+published, so an objection, a departure or a move after that changes no published figure. Agent
+counts of overlapping ranges can still be differenced into the number of agents of a group
+scheduled in one stretch of weeks and not another: a count of schedules, which a reader who knows
+the schedule has anyway (E7's attacker), never of traces.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ from loyaute.policy.aggregate import (
     last_traced_day,
     scheduled_days_from,
 )
-from loyaute.reports.disclosure import Cell, protect
+from loyaute.reports.disclosure import Cell
+from loyaute.reports.protection import AtomFacts, protect
+from loyaute.store.publication import WeekAudit
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -124,13 +134,23 @@ class Lattice:
     classifications: tuple[str, ...]  # ledger names of the tables, protected together
     columns: tuple[str, ...]  # the frame column each table groups by
     flags: tuple[str, str | None]  # frame columns counted (with_trace, declared)
+    spans: bool = True
+    """Whether ranges count distinct agents (from frozen weekly membership); the validity study
+    keeps no per-agent membership (E8) and shows the largest weekly count instead."""
 
 
 PRESENCE = Lattice("telework", CLASSIFICATIONS, CLASSIFICATIONS, ("trace", "declared"))
-VALIDITY = Lattice("on_site", ("validity",), ("job_family",), ("mail_or_apps", None))
+VALIDITY = Lattice("on_site", ("validity",), ("job_family",), ("mail_or_apps", None), spans=False)
 
 Item = tuple[str, tuple[str, ...], bool, bool]
 """One counted half-day: agent, its groups (one per table), and the two counted flags."""
+
+ATOM_SEPARATOR = "\x1f"
+
+
+def atom_key(atom: tuple[str, ...]) -> str:
+    """An atom (one group per table) as stored in the ledger."""
+    return ATOM_SEPARATOR.join(atom)
 
 
 def _published(ws: Workspace, lattice: Lattice) -> set[str]:
@@ -155,20 +175,19 @@ def closed_weeks(
 
 
 def publish_weeks(ws: Workspace, weeks: list[str], lattice: Lattice = PRESENCE) -> None:
-    """Compute, protect and freeze the cells of every week not yet published, and the distinct
-    agent counts of the spans of published weeks that begin or end with one of them."""
+    """Compute, protect (E3, E7) and freeze the cells of every week not yet published, then the
+    distinct agent counts of the spans of published weeks that begin or end with one of them,
+    from the weekly membership frozen with each week."""
     published = _published(ws, lattice)
     todo = sorted(w for w in weeks if w not in published)
     if not todo:
         return
-    earliest = first_scheduled_day(ws)
-    lo = week_monday(todo[0])
-    if earliest:
-        lo = min(lo, earliest)
-    latest = max([*todo, *published])
-    frame = half_day_frame(ws, lattice.kind, lo, week_monday(latest) + timedelta(days=6))
+    frame = half_day_frame(
+        ws, lattice.kind, week_monday(todo[0]), week_monday(todo[-1]) + timedelta(days=6)
+    )
     first, second = lattice.flags
     seconds = frame.column(second).to_pylist() if second else [False] * frame.num_rows
+    wanted = set(todo)
     by_week: dict[str, list[Item]] = defaultdict(list)
     for agent_id, groups, day, flag, other in zip(
         frame.column("agent_id").to_pylist(),
@@ -178,20 +197,25 @@ def publish_weeks(ws: Workspace, weeks: list[str], lattice: Lattice = PRESENCE) 
         seconds,
         strict=True,
     ):
-        by_week[week_id(day)].append((agent_id, groups, bool(flag), bool(other)))
+        week = week_id(day)
+        if week in wanted:
+            by_week[week].append((agent_id, groups, bool(flag), bool(other)))
     for week in todo:
         _publish_week(ws, lattice, week, by_week.get(week, []))
-    _publish_spans(ws, lattice, set(todo), by_week)
+    if lattice.spans:
+        _publish_spans(ws, lattice, wanted)
 
 
 def _publish_week(ws: Workspace, lattice: Lattice, week: str, items: list[Item]) -> None:
-    """Protect the tables of one week together (``disclosure.protect``) and freeze them."""
+    """Protect the tables of one week together (``protection.protect``: E3, then E7) and freeze
+    them with their audit, their atoms and their membership."""
     k = ws.register.purpose.k_min
+    level = ws.register.purpose.protection_half_days
     atom_agents: dict[tuple[str, ...], set[str]] = defaultdict(set)
-    values: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+    counts: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
     for agent_id, atom, flag, other in items:
         atom_agents[atom].add(agent_id)
-        v = values[atom]
+        v = counts[atom]
         v[0] += 1
         v[1] += flag
         v[2] += other
@@ -203,46 +227,90 @@ def _publish_week(ws: Workspace, lattice: Lattice, week: str, items: list[Item])
         for group, atoms in groups.items():
             agents = set().union(*(atom_agents[a] for a in atoms))
             cells.append(Cell(classification, group, frozenset(atoms), len(agents)))
-    suppressed = protect(cells, {a: len(s) for a, s in atom_agents.items()}, k)
+    facts = {a: AtomFacts(len(atom_agents[a]), counts[a][0]) for a in atom_agents}
+    values = {a: {"with_trace": counts[a][1], "declared": counts[a][2]} for a in atom_agents}
+    decision = protect(cells, facts, values, k, level)
     now = ws.clock.now().isoformat(timespec="seconds")
-    rows: list[tuple[str, str, str, int, int, int, int, int, str]] = []
+    rows: list[tuple[str, str, str, int, int, int, int, int, str, str]] = []
     for cell in cells:
-        hidden = cell.key in suppressed
-        totals = [sum(values[a][i] for a in cell.atoms) for i in range(3)]
-        count, tele, trace, declared = (0, 0, 0, 0) if hidden else (cell.agents, *totals)
+        reason = decision.suppressed.get(cell.key, "")
+        totals = [sum(counts[a][i] for a in cell.atoms) for i in range(3)]
+        count, tele, trace, declared = (0, 0, 0, 0) if reason else (cell.agents, *totals)
         rows.append(
-            (cell.classification, cell.group, week, count, tele, trace, declared, int(hidden), now)
+            (
+                cell.classification,
+                cell.group,
+                week,
+                count,
+                tele,
+                trace,
+                declared,
+                int(bool(reason)),
+                now,
+                reason,
+            )
         )
     if not rows:
         # An empty week is published as such, so it is not recomputed later.
-        rows.append((lattice.classifications[0], "", week, 0, 0, 0, 0, 0, now))
-    ws.db.publication.add_cells(rows)
+        rows.append((lattice.classifications[0], "", week, 0, 0, 0, 0, 0, now, ""))
+    narrowest = decision.narrowest
+    audit = WeekAudit(
+        lattice.classifications[0],
+        week,
+        decision.targets,
+        narrowest.width if narrowest else -1,
+        narrowest.target.kind if narrowest else "",
+        narrowest.measure if narrowest else "",
+        level,
+        now,
+    )
+    members = (
+        {
+            (ws.pseudonymizer.pseudonym(agent_id), atom_key(atom))
+            for atom, agents in atom_agents.items()
+            for agent_id in agents
+        }
+        if lattice.spans
+        else set()
+    )
+    ws.db.publication.publish_week(
+        rows,
+        audit,
+        [(atom_key(a), f.agents, f.telework) for a, f in sorted(facts.items())],
+        sorted(members),
+    )
 
 
-def _publish_spans(
-    ws: Workspace, lattice: Lattice, new: set[str], by_week: dict[str, list[Item]]
-) -> None:
+def _publish_spans(ws: Workspace, lattice: Lattice, new: set[str]) -> None:
     """Freeze the number of distinct agents of every span of a group's published weeks that
-    begins or ends with a newly published week (month and range rows read them), as far as the
-    half-day data reaches: a later objection, dispute or purge changes no published figure, and
-    a week published late (its data came late) still gets its spans."""
+    begins or ends with a newly published week (month and range rows read them), from the
+    membership frozen with each week: a later objection, departure or move changes no published
+    figure, and a week published late (its data came late) still gets its spans. A span stops
+    at a week whose membership is no longer kept (retention)."""
+    ledger = lattice.classifications[0]
     rows = []
     for position, classification in enumerate(lattice.classifications):
         group_weeks = ws.db.publication.group_weeks(classification)
-        members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        for week, items in by_week.items():
-            for agent_id, groups, _, _ in items:
-                members[groups[position]][week].add(agent_id)
+        all_weeks = sorted({w for weeks in group_weeks.values() for w in weeks})
+        membership = ws.db.publication.members(ledger, all_weeks)
         for group, weeks in group_weeks.items():
-            present = members[group]
+            present = {
+                w: {
+                    m
+                    for m, atom in membership[w].items()
+                    if atom.split(ATOM_SEPARATOR)[position] == group
+                }
+                for w in weeks
+                if w in membership
+            }
             for i, week in enumerate(weeks):
-                if week not in new or week not in present:
+                if week not in new or not present.get(week):
                     continue
                 for stretch, forward in ((weeks[i::-1], False), (weeks[i:], True)):
                     seen: set[str] = set()
                     for other in stretch:
-                        if other not in present:
-                            break  # that week's data is gone (retention): no exact count
+                        if not present.get(other):
+                            break  # that week's membership is gone (retention): no exact count
                         seen |= present[other]
                         span = (week, other) if forward else (other, week)
                         rows.append((classification, group, *span, len(seen)))

@@ -14,6 +14,7 @@ from loyaute.policy import gates as gates_mod
 from loyaute.policy.access import require_action
 from loyaute.policy.retention import purge
 from loyaute.policy.roles import Action, Identity, Role
+from loyaute.reports.disclosure_audit import AuditReport, disclosure_audit
 from loyaute.reports.presence import TRACE_COLUMNS, PresenceReport, presence
 from loyaute.reports.validity import ValidityReport, validity
 
@@ -92,3 +93,21 @@ def run_validity(
         details={k: str(v) for k, v in report.parameters.items() if k != "statement"},
     )
     return report
+
+
+def run_audit(ws: Workspace, who: Identity) -> AuditReport:
+    """``report audit`` (E7): the protection reached by what was published, for the DPO and
+    the staff representatives."""
+    _prepare(ws, who, Action.REPORT_AUDIT)
+    report = disclosure_audit(ws)
+    ws.audit.append(
+        who.login,
+        who.role.value,
+        Action.REPORT_AUDIT.value,
+        reason=tr("audit de la protection des agrégats", "aggregate protection audit"),
+        details={k: str(v) for k, v in report.parameters.items() if k in AUDIT_LOGGED},
+    )
+    return report
+
+
+AUDIT_LOGGED = ("k_min", "protection_half_days", "narrowest_overall", "weeks_to_review")

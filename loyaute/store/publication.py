@@ -1,5 +1,11 @@
 """The publication ledger: weekly aggregate cells and span agent counts, frozen once published
-(rules E3, F3). It holds no pseudonym and no per-agent row."""
+(rules E3, E7, F3), and the audit of each week's protection.
+
+Two tables serve the publication of later weeks and the re-audit and are kept only as long as
+the half-day records (F2): the atoms of each week (service × family: agents and telework
+half-days, what a reader knows from the schedule), and each week's members (pseudonyms and their
+atom), so that a range's distinct agents come from the membership frozen when its weeks were
+published — an objection, a departure or a move changes no published figure."""
 
 from __future__ import annotations
 
@@ -21,6 +27,22 @@ class PublishedCell:
     with_trace: int
     declared: int
     suppressed: bool
+    suppressed_by: str = ""
+
+
+@dataclass(frozen=True)
+class WeekAudit:
+    """The protection reached by one published week (E7)."""
+
+    classification: str
+    week: str
+    targets: int
+    narrowest: int
+    """Width of the narrowest interval among the protected groups (-1: nothing to protect)."""
+    narrowest_kind: str
+    narrowest_measure: str
+    protection_level: int
+    audited_at: str
 
 
 class PublicationRepo(Repo):
@@ -36,16 +58,98 @@ class PublicationRepo(Repo):
             )
         }
 
-    def add_cells(self, rows: Iterable[tuple[str, str, str, int, int, int, int, int, str]]) -> None:
+    def add_cells(
+        self, rows: Iterable[tuple[str, str, str, int, int, int, int, int, str, str]]
+    ) -> None:
         """Freeze cells (classification, group, week, agents, telework, with_trace, declared,
-        suppressed, published_at); a cell already frozen is never changed."""
+        suppressed, published_at, suppressed_by); a cell already frozen is never changed."""
         with transaction(self.conn):
             self.conn.executemany(
                 "INSERT OR IGNORE INTO published_cells(classification, grp, week, agents, "
-                "telework, with_trace, declared, suppressed, published_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "telework, with_trace, declared, suppressed, published_at, suppressed_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 list(rows),
             )
+
+    def publish_week(
+        self,
+        cells: Iterable[tuple[str, str, str, int, int, int, int, int, str, str]],
+        audit: WeekAudit,
+        atoms: Iterable[tuple[str, int, int]],
+        members: Iterable[tuple[str, str]],
+    ) -> None:
+        """Freeze one week at once: its cells, its audit, its atoms (atom, agents, telework) and
+        its members (pseudonym, atom) under the audit's classification."""
+        c, w = audit.classification, audit.week
+        with transaction(self.conn):
+            self.add_cells(cells)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO published_audit(classification, week, targets, narrowest, "
+                "narrowest_kind, narrowest_measure, protection_level, audited_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    c,
+                    w,
+                    audit.targets,
+                    audit.narrowest,
+                    audit.narrowest_kind,
+                    audit.narrowest_measure,
+                    audit.protection_level,
+                    audit.audited_at,
+                ),
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO published_atoms(classification, week, atom, agents, "
+                "telework) VALUES (?, ?, ?, ?, ?)",
+                [(c, w, *a) for a in atoms],
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO published_members(classification, week, member, atom) "
+                "VALUES (?, ?, ?, ?)",
+                [(c, w, *m) for m in members],
+            )
+
+    def audits(self, classification: str) -> list[WeekAudit]:
+        """The audit of every published week of a classification, in week order."""
+        return [
+            WeekAudit(classification, *r)
+            for r in self.conn.execute(
+                "SELECT week, targets, narrowest, narrowest_kind, narrowest_measure, "
+                "protection_level, audited_at FROM published_audit WHERE classification = ? "
+                "ORDER BY week",
+                (classification,),
+            )
+        ]
+
+    def atoms(self, classification: str, week: str) -> dict[str, tuple[int, int]]:
+        """atom → (agents, telework half-days) of a published week, while kept."""
+        return {
+            r[0]: (int(r[1]), int(r[2]))
+            for r in self.conn.execute(
+                "SELECT atom, agents, telework FROM published_atoms "
+                "WHERE classification = ? AND week = ?",
+                (classification, week),
+            )
+        }
+
+    def members(self, classification: str, weeks: Iterable[str]) -> dict[str, dict[str, str]]:
+        """week → member → atom, for the given published weeks whose membership is kept."""
+        out: dict[str, dict[str, str]] = {}
+        for week in weeks:
+            rows = self.conn.execute(
+                "SELECT member, atom FROM published_members WHERE classification = ? AND week = ?",
+                (classification, week),
+            ).fetchall()
+            if rows:
+                out[week] = {str(r[0]): str(r[1]) for r in rows}
+        return out
+
+    def forget_details_before(self, week: str) -> int:
+        """Retention (F2): the atoms and members of the weeks before ``week``."""
+        with transaction(self.conn):
+            a = self.conn.execute("DELETE FROM published_atoms WHERE week < ?", (week,)).rowcount
+            b = self.conn.execute("DELETE FROM published_members WHERE week < ?", (week,)).rowcount
+        return int(a) + int(b)
 
     def group_weeks(self, classification: str) -> dict[str, list[str]]:
         """group → its published weeks, in order."""
@@ -61,10 +165,10 @@ class PublicationRepo(Repo):
     def cells(self, classification: str, week: str) -> list[PublishedCell]:
         """The frozen cells of one week (the empty-week marker excluded)."""
         return [
-            PublishedCell(classification, r[0], week, r[1], r[2], r[3], r[4], bool(r[5]))
+            PublishedCell(classification, r[0], week, r[1], r[2], r[3], r[4], bool(r[5]), r[6])
             for r in self.conn.execute(
-                "SELECT grp, agents, telework, with_trace, declared, suppressed FROM published_cells "
-                "WHERE classification = ? AND week = ? AND grp != ''",
+                "SELECT grp, agents, telework, with_trace, declared, suppressed, suppressed_by "
+                "FROM published_cells WHERE classification = ? AND week = ? AND grp != ''",
                 (classification, week),
             )
         ]
@@ -100,4 +204,9 @@ class PublicationRepo(Repo):
             self.conn.executemany(
                 "DELETE FROM published_spans WHERE first_week = ?", [(w,) for w in weeks]
             )
+            for table in ("published_audit", "published_atoms", "published_members"):
+                self.conn.executemany(
+                    f"DELETE FROM {table} WHERE week = ?",
+                    [(w,) for w in weeks],
+                )
         return len(weeks)

@@ -21,7 +21,7 @@ from loyaute.store.failures import database_error
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -168,7 +168,34 @@ CREATE TABLE IF NOT EXISTS published_cells (
     declared INTEGER NOT NULL,
     suppressed INTEGER NOT NULL,
     published_at TEXT NOT NULL,
+    suppressed_by TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (classification, grp, week)
+);
+CREATE TABLE IF NOT EXISTS published_audit (
+    classification TEXT NOT NULL,
+    week TEXT NOT NULL,
+    targets INTEGER NOT NULL,
+    narrowest INTEGER NOT NULL,
+    narrowest_kind TEXT NOT NULL,
+    narrowest_measure TEXT NOT NULL,
+    protection_level INTEGER NOT NULL,
+    audited_at TEXT NOT NULL,
+    PRIMARY KEY (classification, week)
+);
+CREATE TABLE IF NOT EXISTS published_atoms (
+    classification TEXT NOT NULL,
+    week TEXT NOT NULL,
+    atom TEXT NOT NULL,
+    agents INTEGER NOT NULL,
+    telework INTEGER NOT NULL,
+    PRIMARY KEY (classification, week, atom)
+);
+CREATE TABLE IF NOT EXISTS published_members (
+    classification TEXT NOT NULL,
+    week TEXT NOT NULL,
+    member TEXT NOT NULL,
+    atom TEXT NOT NULL,
+    PRIMARY KEY (classification, week, member)
 );
 CREATE TABLE IF NOT EXISTS published_spans (
     classification TEXT NOT NULL,
@@ -269,6 +296,10 @@ MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
         # accounts of people signed in through the OpenID provider (issue 13)
         ("accounts", "origin", "TEXT NOT NULL DEFAULT 'local'"),
         ("accounts", "subject", "TEXT NOT NULL DEFAULT ''"),
+    ],
+    4: [
+        # why a cell is withheld: primary, complementary (E3) or protection (E7) (issue 11)
+        ("published_cells", "suppressed_by", "TEXT NOT NULL DEFAULT ''"),
     ],
 }
 

@@ -692,7 +692,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoSummary:
     ``settle_days`` = 10, weeks 8 (its Friday only), 9 and 10 are closed."""
     home = tmp_path_factory.mktemp("demo") / "home"
     return run_demo(
-        home, agents=60, weeks=4, seed=5, clock=FixedClock(DEMO_NOW), engine=LocalEngine(1)
+        home, agents=150, weeks=4, seed=5, clock=FixedClock(DEMO_NOW), engine=LocalEngine(1)
     )
 
 
