@@ -127,6 +127,7 @@ def full_workspace(root: Path) -> Workspace:
         ws.paths.home,
         purpose={
             **RETENTION,
+            "protection_half_days": 4,
             "processors": ["Hébergeur Exemple SAS — serveur loyaute, contrat H-12"],
             "technical_access": ["administrateurs systèmes de la DSI"],
             "security_measures": ["sauvegardes chiffrées hors site"],
@@ -236,6 +237,12 @@ def parts(ws: Workspace, kind: str, language: str, headings: dict[str, dict[str,
     return text, {item: flat(found[heading]) for item, heading in wanted.items()}
 
 
+def protection(language: str) -> str:
+    """How the documents state the disclosure auditor's level (``purpose.protection_half_days``
+    is 4 in the full workspace, not the default 3)."""
+    return "4 demi-journées sans trace" if language == "fr" else "4 half-days without a trace"
+
+
 def check_recipients(ws: Workspace, text: str, language: str) -> None:
     """Every recipient derived from the configuration, and each in its own words."""
     expected = processing.recipients(ws)
@@ -313,6 +320,7 @@ def test_a1_register_entry_carries_every_item_of_art_30(full: Workspace, languag
     for measure in processing.security_measures(full):
         assert measure[1 if language == "en" else 0] in doc["security"]
     assert "sauvegardes chiffrées hors site" in doc["security"]
+    assert protection(language) in doc["security"]  # the disclosure auditor (E7)
 
 
 # --- art. 13 (and 14, 21): the notice -----------------------------------------------------------
@@ -394,6 +402,8 @@ def test_a2_dpia_carries_every_item_of_art_35_7(full: Workspace, language: str) 
     for event in GROUPS["feared_event"]:
         assert label(event, language, "feared_event").capitalize() in measures
     assert ("mode recoupement" if language == "fr" else "cross-check mode") in measures
+    assert protection(language) in measures  # the disclosure auditor (E7)
+    assert protection(language) in necessity
 
 
 # --- no code reaches a French reader ------------------------------------------------------------

@@ -85,8 +85,14 @@ def risks(ws: Workspace) -> list[Risk]:
             "need to know by role; the operator sees no activity data (E5)",
         ),
         (
-            f"agrégats protégés : groupes de moins de {p.k_min} agents masqués (E3, E7)",
-            f"protected aggregates: groups under {p.k_min} agents suppressed (E3, E7)",
+            f"agrégats protégés : groupes de moins de {p.k_min} agents masqués (E3) ; un "
+            "auditeur de divulgation contrôle chaque publication avec tout ce qui est déjà "
+            "publié et masque davantage tant qu'un petit groupe ou une case masquée peut être "
+            f"cerné à moins de {p.protection_half_days} demi-journées sans trace près (E7)",
+            f"protected aggregates: groups under {p.k_min} agents suppressed (E3); a "
+            "disclosure auditor checks each publication together with everything already "
+            "published and suppresses more while a small group or a withheld cell can be "
+            f"narrowed to fewer than {p.protection_half_days} half-days without a trace (E7)",
         ),
         (
             "chaque accès individuel journalisé, visible de l'agent ; alertes au DPO (H1, H2, E6)",

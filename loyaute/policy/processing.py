@@ -217,9 +217,15 @@ def security_measures(ws: Workspace) -> list[Pair]:
         ),
         (
             f"secret statistique : groupes de moins de {p.k_min} agents masqués, masquage "
-            "complémentaire, publication figée",
+            "complémentaire, publication figée ; avant chaque publication, un auditeur de "
+            "divulgation vérifie par programmation linéaire en nombres entiers, sur tout ce qui "
+            "est déjà publié, qu'aucun petit groupe ni aucune case masquée ne peut être cerné à "
+            f"moins de {p.protection_half_days} demi-journées sans trace près (E7)",
             f"statistical disclosure control: groups under {p.k_min} agents suppressed, "
-            "complementary suppression, frozen publication",
+            "complementary suppression, frozen publication; before each publication, a "
+            "disclosure auditor checks by integer linear programming, against everything "
+            "already published, that no small group and no withheld cell can be narrowed to "
+            f"fewer than {p.protection_half_days} half-days without a trace (E7)",
         ),
         (
             "accès par rôle et besoin d'en connaître, une seule porte d'accès aux données "

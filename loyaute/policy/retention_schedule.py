@@ -138,6 +138,11 @@ def schedule(ws: Workspace) -> list[Period]:
             "after the decision",
         ),
         Period("aggregates", "3 ans", "3 years"),
+        Period(
+            "publication_details",
+            f"comme les demi-journées : {days} jours après la fin du mois de la semaine publiée",
+            f"as the half-days: {days} days after the end of the published week's month",
+        ),
         Period("audit", f"{audit} mois", f"{audit} months"),
         Period(
             "alerts",

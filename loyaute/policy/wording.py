@@ -262,6 +262,12 @@ GROUPS: dict[str, dict[str, Pair]] = {
         "statements": ("validations des relevés mensuels", "statement validations"),
         "holds": ("gels (dossiers, contestations)", "holds (cases, disputes)"),
         "aggregates": ("agrégats publiés sans pseudonyme", "published aggregates (no pseudonym)"),
+        "publication_details": (
+            "composition figée des groupes publiés (pseudonymes et effectifs par service et "
+            "famille de métiers, pour l'audit de divulgation)",
+            "frozen membership of published groups (pseudonyms and counts by service and job "
+            "family, for the disclosure audit)",
+        ),
         "audit": ("journal des accès", "access log"),
         "alerts": ("alertes au DPO", "DPO alerts"),
         "accounts": ("comptes des utilisateurs", "user accounts"),

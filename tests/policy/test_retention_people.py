@@ -383,6 +383,9 @@ TABLES: dict[str, str | None] = {
     "holds": "holds",
     "alerts": "alerts",
     "published_cells": "aggregates",
+    "published_audit": "aggregates",  # each week's protection reached: counts, no pseudonym
+    "published_atoms": "publication_details",
+    "published_members": "publication_details",
     "published_spans": "aggregates",
     "accounts": "accounts",
     "sessions": "sessions",
