@@ -289,8 +289,8 @@ def test_f3_aggregates_are_kept_three_years(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
     ws.db.publication.add_cells(
         [
-            ("service", "Finances", "2023-W12", 12, 48, 40, 0, 0, "2023-04-01T00:00:00+00:00"),
-            ("service", "Finances", "2023-W14", 12, 48, 40, 0, 0, "2023-04-15T00:00:00+00:00"),
+            ("service", "Finances", "2023-W12", 12, 48, 40, 0, 0, "2023-04-01T00:00:00+00:00", ""),
+            ("service", "Finances", "2023-W14", 12, 48, 40, 0, 0, "2023-04-15T00:00:00+00:00", ""),
         ]
     )
     # 31 March 2026: week 12 of 2023 (from 20 March 2023) is over three years old, week 14 not.
