@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-EXTRAS ?= test,spark
+EXTRAS ?= test,spark,pdf
 
 .PHONY: install node-test-deps test-tools test lint typecheck unit demo parse-examples bench clean
 

@@ -417,6 +417,23 @@ class IngestSettings(Model):
     max_line_bytes: int = Field(
         1 << 20, ge=1 << 10, le=1 << 28, description="Longer lines are skipped (line_too_long)."
     )
+    remote_locations: list[str] = Field(
+        [],
+        description="Object storage or HDFS prefixes ingest may read logs from "
+        "(s3://bucket/prefix, gs://…, hdfs://…); each must be named in register.toml "
+        "[[transfers]], and a remote URI outside them is refused.",
+    )
+
+    @field_validator("remote_locations")
+    @classmethod
+    def _remote(cls, value: list[str]) -> list[str]:
+        for item in value:
+            scheme, sep, rest = item.partition("://")
+            if not sep or scheme.lower() == "file" or not rest.strip("/"):
+                raise ValueError(
+                    f"'{item}' : une URI s3://, gs://, hdfs://… / a s3://, gs://, hdfs://… URI"
+                )
+        return value
 
 
 _ENDPOINT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loyaute.i18n import lang
+from loyaute.policy import wording
 
 ZONE = ZoneInfo("Europe/Paris")
 
@@ -212,18 +213,10 @@ VALUE: dict[str, Pair] = {
     "range": ("toute la période", "whole range"),
     "mail, apps": ("messagerie, applications métier", "mail, business applications"),
 }
-MODE: dict[str, Pair] = {
-    "declarative": ("déclaratif", "declarative"),
-    "crosscheck": ("contrôle croisé", "cross-check"),
-}
-REGISTER_CODE: dict[str, Pair] = {
-    # TODO(after merge): the register/DPIA wording lives in policy/wording.py on another branch.
-    "public_task": ("mission d'intérêt public (art. 6-1-e RGPD)", "public task (GDPR 6(1)(e))"),
-    "legal_obligation": ("obligation légale (art. 6-1-c RGPD)", "legal obligation (GDPR 6(1)(c))"),
-    "low": ("faible", "low"),
-    "medium": ("moyen", "medium"),
-    "high": ("élevé", "high"),
-}
+# The register's codes (legal bases, modes, risk levels) have their words in policy/wording.py,
+# the one table the documents use too: a page and the register never word a code two ways.
+MODE: dict[str, Pair] = wording.GROUPS["mode"]
+REGISTER_CODE: dict[str, Pair] = wording.GROUPS["legal_basis"] | wording.GROUPS["risk"]
 REQUEST_STATUS: dict[str, Pair] = {
     "open": ("en cours", "open"),
     "answered": ("répondue", "answered"),

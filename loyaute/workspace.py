@@ -21,7 +21,7 @@ from loyaute.config import Settings, load_settings, read_toml
 from loyaute.errors import ConfigError, ConfigProblem, KeyMismatch, LoyauteError, WorkspaceError
 from loyaute.i18n import tr
 from loyaute.identity import Pseudonymizer, create_key, load_key, read_secret
-from loyaute.policy.register import Register, load_register
+from loyaute.policy.register import Register, load_register, uncovered
 from loyaute.secret_files import secret_problems
 from loyaute.store.audit import AuditLog, Checkpoints
 from loyaute.store.lock import WorkspaceLock
@@ -327,6 +327,7 @@ def check(home: Path) -> list[ConfigProblem]:
         raise _not_initialised(home)
     problems: list[ConfigProblem] = []
     key_file = Settings().key_file
+    settings: Settings | None = None
     try:
         settings = load_settings(paths.settings)
         key_file = settings.key_file
@@ -338,9 +339,12 @@ def check(home: Path) -> list[ConfigProblem]:
         if raw is not None:
             key_file = raw
     try:
-        load_register(paths.register)
+        register = load_register(paths.register)
     except ConfigError as exc:
         problems += [ConfigProblem(f"register.toml:{p.path}", p.message) for p in exc.problems]
+    else:
+        if settings is not None:
+            problems += transfer_problems(settings, register)
     if key_file:
         key = paths.key(Settings(key_file=key_file))
         try:
@@ -395,6 +399,21 @@ def check(home: Path) -> list[ConfigProblem]:
             )
     problems += loose_modes(paths)
     return problems
+
+
+def transfer_problems(settings: Settings, register: Register) -> list[ConfigProblem]:
+    """A remote log location (loyaute.toml) that no ``[[transfers]]`` entry of register.toml
+    names: the register would hide where the logs are (art. 30(1)(e), issue 11)."""
+    return [
+        ConfigProblem(
+            "register.toml:transfers",
+            tr(
+                f"{where} (ingest.remote_locations) n'est nommé par aucune entrée [[transfers]]",
+                f"{where} (ingest.remote_locations) is named by no [[transfers]] entry",
+            ),
+        )
+        for where in uncovered(settings.ingest.remote_locations, register.transfers)
+    ]
 
 
 LOOSE_REPORT_LIMIT = 20

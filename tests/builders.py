@@ -10,7 +10,7 @@ from typing import Any
 
 from loyaute.accounts import create_account, issue_token
 from loyaute.clock import FixedClock
-from loyaute.config import HalfDays, Settings
+from loyaute.config import HalfDays, Settings, load_settings
 from loyaute.demo import logs
 from loyaute.demo.runner import demo_register, demo_settings
 from loyaute.identity import parse_directory, store_directory
@@ -20,7 +20,7 @@ from loyaute.policy.access import individual
 from loyaute.policy.agent_data import RecordRow
 from loyaute.policy.gates import fingerprint
 from loyaute.policy.notices import record_notices
-from loyaute.policy.register import Register
+from loyaute.policy.register import Register, Transfer, load_register
 from loyaute.policy.roles import Action, Identity, Role
 from loyaute.schedule import import_schedule
 from loyaute.templates import loyaute_toml, register_toml
@@ -109,13 +109,19 @@ def make_workspace(
     notices: dict[str, date] | None = None,
     register_update: dict[str, Any] | None = None,
     validity: bool = True,
+    remote: list[str] | None = None,
 ) -> Workspace:
-    """An initialised, gated workspace with the four agents, their schedule and notices."""
+    """An initialised, gated workspace with the four agents, their schedule and notices.
+    ``remote``: object-storage prefixes ingest may read, each declared as a transfer."""
     home = root / "ws"
     paths = init(home)
     settings = demo_settings().model_copy(
         update={"schedule": Settings().schedule, "half_days": half_days or HalfDays()}
     )
+    if remote:
+        settings = settings.model_copy(
+            update={"ingest": settings.ingest.model_copy(update={"remote_locations": list(remote)})}
+        )
     paths.settings.write_text(loyaute_toml(settings), encoding="utf-8")
     register = demo_register(settings, start)
     if not validity:
@@ -125,6 +131,14 @@ def make_workspace(
     if register_update:
         register = register.model_copy(
             update={"purpose": register.purpose.model_copy(update=register_update)}
+        )
+    if remote:
+        register = register.model_copy(
+            update={
+                "transfers": [
+                    Transfer(location=r, holder="DSI du Département", internal=True) for r in remote
+                ]
+            }
         )
     register = _refingerprint(settings, register)
     paths.register.write_text(register_toml(register), encoding="utf-8")
@@ -141,6 +155,29 @@ def make_workspace(
         record_notices(ws, SYSTEM, day, [who])
     add_accounts(ws, HR, HR_OTHER)
     return ws
+
+
+def declare_remote(home: Path, locations: list[str]) -> None:
+    """Let ingest read the given object-storage prefixes in an existing workspace: each goes to
+    ``ingest.remote_locations`` and is declared as an internal ``[[transfers]]`` entry, the
+    committee fingerprint kept current (A4)."""
+    settings = load_settings(home / "loyaute.toml")
+    settings = settings.model_copy(
+        update={
+            "ingest": settings.ingest.model_copy(
+                update={"remote_locations": [*settings.ingest.remote_locations, *locations]}
+            )
+        }
+    )
+    register = load_register(home / "register.toml")
+    transfers = [
+        Transfer(location=r, holder="DSI du Département", internal=True) for r in locations
+    ]
+    register = register.model_copy(update={"transfers": [*register.transfers, *transfers]})
+    (home / "loyaute.toml").write_text(loyaute_toml(settings), encoding="utf-8")
+    (home / "register.toml").write_text(
+        register_toml(_refingerprint(settings, register)), encoding="utf-8"
+    )
 
 
 def _refingerprint(settings: Settings, register: Register) -> Register:

@@ -27,7 +27,7 @@ from loyaute.errors import InputError
 from loyaute.i18n import tr
 from loyaute.identity import LoginIndex
 from loyaute.ingest.engine import Engine, LocalEngine, plan
-from loyaute.ingest.files import Location, expand_paths, file_size, location
+from loyaute.ingest.files import Location, RemoteFile, expand_paths, file_size, location
 from loyaute.ingest.mapper import (
     MapCall,
     MapSettings,
@@ -41,6 +41,7 @@ from loyaute.ingest.mapper import (
 from loyaute.ingest.reading import FileResult, resolve_source
 from loyaute.policy import gates as gates_mod
 from loyaute.policy import scope as scope_mod
+from loyaute.policy.register import covers
 from loyaute.policy.retention import purge
 from loyaute.policy.roles import Identity, Role
 from loyaute.policy.scope import DROP_RULES
@@ -175,6 +176,31 @@ def ingest(
         return _ingest(ws, paths, forced_format, engine, force, who, on_progress, fail_task)
 
 
+def _declared_only(
+    ws: Workspace, paths: list[str | Path], report: IngestReport
+) -> list[str | Path]:
+    """Remote URIs outside ``ingest.remote_locations`` are refused before anything is listed
+    there: the register names every storage the logs come from (``[[transfers]]``, issue 11),
+    so a location it does not name is never read (C6: no undisclosed means)."""
+    kept: list[str | Path] = []
+    declared = ws.settings.ingest.remote_locations
+    for path in paths:
+        where = location(path)
+        if isinstance(where, RemoteFile) and not any(covers(d, where.uri) for d in declared):
+            entry = FileReport(str(where))
+            entry.status = "refused"
+            entry.message = tr(
+                "stockage distant non déclaré (ingest.remote_locations et [[transfers]] du "
+                "registre) : un changement substantiel soumis au comité (A4)",
+                "undeclared remote storage (ingest.remote_locations and the register's "
+                "[[transfers]]): a material change for the committee (A4)",
+            )
+            report.files.append(entry)
+            continue
+        kept.append(path)
+    return kept
+
+
 def _ingest(
     ws: Workspace,
     paths: list[str | Path],
@@ -198,6 +224,7 @@ def _ingest(
         raise InputError(
             tr(f"format inconnu : {forced_format}", f"unknown format: {forced_format}")
         )
+    paths = _declared_only(ws, paths, report)
     files, problems = expand_paths(paths, report.warnings)
     report.problems += problems
     todo: list[tuple[Location, Source]] = []

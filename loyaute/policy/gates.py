@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from loyaute.config import Settings
 from loyaute.errors import GateError
 from loyaute.i18n import tr
-from loyaute.policy.register import Register
+from loyaute.policy.register import Register, uncovered
 from loyaute.policy.scope import agent_t0, common_t0
 
 if TYPE_CHECKING:
@@ -36,8 +36,24 @@ class Gate:
     reason: str
 
 
+RETENTION_KEYS = (
+    "case_retention_days",
+    "notification_retention_days",
+    "objection_retention_days",
+    "access_request_retention_days",
+    "statement_retention_months",
+    "account_retention_days",
+)
+"""Retention periods added after the first deployments (issue 11)."""
+
+
 def fingerprint(settings: Settings, register: Register) -> str:
-    """SHA-256 of the material configuration, canonical JSON (64 hex digits)."""
+    """SHA-256 of the material configuration, canonical JSON (64 hex digits).
+
+    Settings added later (the retention of cases, notifications…, remote log locations and
+    transfers) count only once they differ from their default: a changed period or a new
+    storage is material (A4), but upgrading loyaute must not invalidate a committee opinion
+    given on an unchanged configuration."""
     p = register.purpose
     material: dict[str, Any] = {
         "timezone": settings.timezone,
@@ -58,6 +74,16 @@ def fingerprint(settings: Settings, register: Register) -> str:
         "data_categories": p.data_categories,
         "recipients": p.recipients,
     }
+    defaults = type(p).model_fields
+    for key in RETENTION_KEYS:
+        if getattr(p, key) != defaults[key].default:
+            material[key] = getattr(p, key)
+    if p.processors:
+        material["processors"] = p.processors
+    if settings.ingest.remote_locations:
+        material["remote_locations"] = sorted(settings.ingest.remote_locations)
+    if register.transfers:
+        material["transfers"] = [t.model_dump() for t in register.transfers]
     canonical = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -84,12 +110,15 @@ def evaluate(
             ("controller.dpo_contact", c.dpo_contact),
             ("purpose.legal_basis", p.legal_basis),
             ("purpose.legal_text", p.legal_text),
-            ("purpose.data_categories", p.data_categories),
-            ("purpose.recipients", p.recipients),
-            ("purpose.security_measures", p.security_measures),
             ("purpose.registered_on", p.registered_on),
         ]
     )
+    # Categories, recipients and security measures are derived from what loyaute does
+    # (policy/processing.py); what the DPO must add is the storage outside the organisation.
+    missing += [
+        f"transfers ({where})"
+        for where in uncovered(settings.ingest.remote_locations, register.transfers)
+    ]
     gates.append(
         Gate(
             "A1",

@@ -3,6 +3,18 @@
 ``init`` writes it with every key and empty values: nothing runs for the telework-check purpose
 until the DPO has filled it (rules A1–A4). Types are checked here; whether the gates *hold* is
 decided in ``policy/gates.py`` so that ``gates`` can explain each one.
+
+Every retention period lives here, not in ``loyaute.toml``: how long each kind of record is kept
+is a decision of the controller that the register entry states (GDPR art. 30(1)(f)), that the
+notice tells the agents (art. 13(2)(a)) and that the staff committee is shown (a longer period
+changes the configuration fingerprint, A4). Keeping them in the DPO's file means the documents
+print the very numbers the purge applies, and the operator's file cannot change them unseen. The
+lifetimes of sign-in sessions and personal tokens are not choices of the purpose but security
+limits of the accounts (``accounts.py``, OWASP ASVS); the documents print them too.
+
+``[[transfers]]`` names every storage outside the organisation that the logs are read from
+(``ingest.remote_locations`` in loyaute.toml): ``config check`` and gate A1 refuse a remote
+location the register does not name.
 """
 
 from __future__ import annotations
@@ -58,28 +70,28 @@ class Purpose(Model):
     legal_text: str = Field("", description="The text the basis rests on (délibération, article).")
     registered_on: str = Field("", description="Date the DPO recorded the register entry (A1).")
     data_categories: list[str] = Field(
-        [
-            "identifiant pseudonyme de l'agent",
-            "date et demi-journée de télétravail",
-            "catégorie de trace (VPN, messagerie, applications)",
-        ],
-        description="Categories of personal data (art. 30).",
+        [],
+        description="Other categories of personal data (art. 30), printed after those loyaute "
+        "derives from what it keeps.",
     )
     recipients: list[str] = Field(
-        [
-            "service des ressources humaines (dans un dossier d'examen)",
-            "délégué à la protection des données",
-        ],
-        description="Recipients of the data (art. 30).",
+        [],
+        description="Other recipients (art. 30), printed after those loyaute derives from the "
+        "roles in use and the processors.",
+    )
+    processors: list[str] = Field(
+        [],
+        description="Processors (art. 28) besides the storage of [[transfers]], e.g. the host of "
+        "the loyaute server, with their contract reference.",
+    )
+    technical_access: list[str] = Field(
+        [],
+        description="Functions with OS access to the workspace (its service account, backups): "
+        "recipients with technical access (docs/deployment.md).",
     )
     security_measures: list[str] = Field(
-        [
-            "pseudonymisation à la collecte (HMAC)",
-            "journal d'accès chaîné",
-            "agrégats avec secret statistique",
-            "durées de conservation appliquées automatiquement",
-        ],
-        description="Security measures (art. 30, 32).",
+        [],
+        description="Other security measures (art. 30, 32), printed after those loyaute applies.",
     )
     dpia_approved_on: str = Field("", description="Date the DPIA was approved (A2).")
     dpia_dpo_opinion: str = Field("", description="The DPO's opinion on the DPIA (A2).")
@@ -126,6 +138,44 @@ class Purpose(Model):
         le=60,
         description="Working days an agent has to answer a review case before any decision (D5).",
     )
+    case_retention_days: int = Field(
+        365,
+        ge=30,
+        le=1095,
+        description="A closed review case — its decision, evidence bundle and the agent's "
+        "answers — is kept this long after its closing, and never while its appeal hold runs (F4).",
+    )
+    notification_retention_days: int = Field(
+        365, ge=30, le=1095, description="Messages left to an agent are kept this long."
+    )
+    objection_retention_days: int = Field(
+        365,
+        ge=30,
+        le=1095,
+        description="A rejected objection is kept this long after its decision; a pending one "
+        "until decided, an upheld one while the agent is in the directory (it stops the "
+        "processing, G3).",
+    )
+    access_request_retention_days: int = Field(
+        365,
+        ge=30,
+        le=1095,
+        description="An answered access request is kept this long after the answer (G1).",
+    )
+    statement_retention_months: int = Field(
+        12,
+        ge=1,
+        le=36,
+        description="A manager's validation of a monthly statement is kept this long after the "
+        "month's end (D2).",
+    )
+    account_retention_days: int = Field(
+        90,
+        ge=0,
+        le=365,
+        description="An account is deleted this long after it stopped being usable: disabled, "
+        "or its agent left the directory (sessions and tokens go with it).",
+    )
 
     @field_validator(
         "registered_on", "dpia_approved_on", "committee_opinion_on", "deliberation_effective_on"
@@ -163,6 +213,93 @@ class Purpose(Model):
         if problem:
             raise ValueError(problem)
         return self
+
+
+REMOTE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "az")
+"""URI schemes of storage outside the machine (pyarrow.fs reads them, RemoteFile)."""
+
+
+def is_remote(location: str) -> bool:
+    """True for a URI such as ``s3://bucket/prefix`` (``file://`` and paths are local)."""
+    scheme, sep, _ = location.partition("://")
+    return bool(sep) and scheme.lower() != "file"
+
+
+def _where(uri: str) -> str:
+    """Where a URI points: without its query (endpoints, credentials) nor the credentials that
+    may precede the host (``s3://KEY:SECRET@bucket``)."""
+    scheme, sep, rest = uri.split("?", 1)[0].partition("://")
+    authority, slash, tail = rest.partition("/")
+    return f"{scheme.lower()}{sep}{authority.rsplit('@', 1)[-1]}{slash}{tail}"
+
+
+def covers(prefix: str, location: str) -> bool:
+    """True when ``location`` lies under the declared ``prefix``."""
+    base = _where(prefix).rstrip("/")
+    where = _where(location)
+    return where == base or where.startswith(base + "/")
+
+
+class Transfer(Model):
+    """Storage outside the organisation's loyaute machine that logs are read from (object
+    storage, HDFS): a recipient of the raw logs, and a transfer when outside the EU."""
+
+    location: str = Field(
+        description="URI prefix as given to ingest: s3://bucket/prefix, gs://bucket/, "
+        "hdfs://namenode:8020/logs/."
+    )
+    holder: str = Field(
+        description="Who operates the storage (a provider's name, or the organisation's own "
+        "data centre)."
+    )
+    internal: bool = Field(
+        False,
+        description="Operated by the organisation itself (then not a processor and no contract).",
+    )
+    country: str = Field("France", description="Country where the data is stored.")
+    outside_eu: bool = Field(
+        False, description="Stored or reachable outside the European Union (arts. 44–49)."
+    )
+    safeguards: str = Field(
+        "",
+        description="Transfer tool (adequacy decision, standard contractual clauses…): "
+        "required when outside_eu.",
+    )
+    contract_ref: str = Field(
+        "", description="Processing contract (art. 28) reference: required unless internal."
+    )
+
+    @field_validator("location")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        if not is_remote(value):
+            raise ValueError(
+                f"'{value}' : une URI s3://, gs://, hdfs://… / a s3://, gs://, hdfs://… URI"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Transfer:
+        if not self.holder.strip():
+            raise ValueError("holder : qui exploite ce stockage / who operates this storage")
+        if self.outside_eu and not self.safeguards.strip():
+            raise ValueError(
+                "hors UE : safeguards est obligatoire (art. 46) / outside the EU: safeguards "
+                "is required"
+            )
+        if not self.internal and not self.contract_ref.strip():
+            raise ValueError(
+                "sous-traitant : contract_ref est obligatoire (art. 28) / a processor: "
+                "contract_ref is required"
+            )
+        return self
+
+
+def uncovered(remote_locations: list[str], transfers: list[Transfer]) -> list[str]:
+    """The remote locations no ``[[transfers]]`` entry names."""
+    return [
+        where for where in remote_locations if not any(covers(t.location, where) for t in transfers)
+    ]
 
 
 class ValidityStudy(Model):
@@ -213,6 +350,11 @@ class Register(Model):
     controller: Controller = Field(default_factory=Controller)
     purpose: Purpose = Field(default_factory=Purpose)
     validity_study: ValidityStudy = Field(default_factory=ValidityStudy)
+    transfers: list[Transfer] = Field(
+        [],
+        description="Storage outside the organisation the logs are read from (art. 30(1)(e)): "
+        "one entry per prefix of ingest.remote_locations in loyaute.toml.",
+    )
 
     @model_validator(mode="after")
     def _basis(self) -> Register:

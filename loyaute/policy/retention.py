@@ -10,6 +10,17 @@
   own T0).
 * E8 — the validity study's per-agent on-site half-days, once their week is published: only the
   job family × week figures remain.
+* Every other kind of record the tool keeps has a period too (issue 11), set in register.toml
+  (``policy/register.py`` says why there): closed review cases with their evidence bundle and the
+  agent's answers, notifications, decided objections, answered access requests, statement
+  validations, DPO alerts, accounts no longer usable; sessions and personal tokens go when they
+  expire. What an open case or an unanswered request needs is never purged: an agent with an open
+  case, an unanswered access request, a pending objection or an unresolved dispute keeps every
+  record until it is settled, an open case is never deleted, a closed one never while its appeal
+  hold runs (F4), and the account of the reviewer of an open case stays.
+
+``policy/retention_schedule.py`` states every period in words; the register entry, the notice
+and the DPIA print it, so what the documents say is what the purge does.
 
 The rules of scope (T0, holds, retention dates) come from ``policy/scope.py``. Each purge is
 written to the audit log with what it removed: counts and dates, never identities.
@@ -172,7 +183,8 @@ def _reduce_study(ws: Workspace, report: PurgeReport, changes: Changes, publish:
 
 def _purge_state(ws: Workspace, scope: scope_mod.Scope) -> Counter[str]:
     """F2/F3/F4 in app state: the schedule and the agent's declarations, annotations and
-    disputes go with their records; expired holds; weekly aggregates after three years."""
+    disputes go with their records; expired holds; the records of people (cases, messages,
+    requests, accounts…) past their period; weekly aggregates after three years."""
     removed: Counter[str] = Counter()
     removed["holds_expired"] = ws.db.cases.delete_expired_holds(scope.today)
     pseudonyms = {ws.pseudonymizer.pseudonym(a): a for a in ws.db.agents.everyone()}
@@ -195,6 +207,7 @@ def _purge_state(ws: Workspace, scope: scope_mod.Scope) -> Counter[str]:
     removed["departed_agents"] = ws.db.agents.delete_departed(
         scope.horizon.isoformat(), _departed_still_needed(ws, pseudonyms, scope.today)
     )
+    removed.update(_purge_records_of_people(ws, scope.today))
     # The atoms and members frozen with each published week serve later spans and the re-audit
     # (E7); they go with the half-day records (F2). The weekly cells stay (three years, below).
     horizon_week = scope.horizon - timedelta(days=scope.horizon.weekday())
@@ -220,16 +233,139 @@ def _week_of(day: date) -> str:
 
 def _departed_still_needed(ws: Workspace, pseudonyms: dict[str, str], today: date) -> set[str]:
     """Departed agents whose directory row must stay although they left before the retention
-    horizon: a hold (F4), a case (D6 exports name them), an unanswered access request (G1), an
-    objection not yet decided (G3) or an unresolved dispute (D4)."""
+    horizon: a hold (F4), a case still kept (D6 exports name them), an unanswered access request
+    (G1), an objection not yet decided (G3) or an unresolved dispute (D4)."""
     departed = [a for a, agent in ws.db.agents.everyone().items() if agent.left_on]
     if not departed:
         return set()
-    needed = {pseudonyms.get(h.agent, "") for h in ws.db.cases.holds(today)}
-    needed |= {r.agent_id for r in ws.db.individual.access_requests() if not r.answered_on}
-    needed |= {o.agent_id for o in ws.db.individual.pending_objections()}
-    needed |= {d.agent_id for d in ws.db.individual.unresolved_disputes()}
+    needed = {pseudonyms.get(h.agent, "") for h in ws.db.cases.holds(today)} | _unsettled(ws)
     return {a for a in departed if a in needed or ws.db.cases.of_agent(a)}
+
+
+def _unsettled(ws: Workspace) -> set[str]:
+    """Agents with something not settled yet — an open case, an unanswered access request, a
+    pending objection, an unresolved dispute: none of their records is purged meanwhile (the
+    answer, the decision or the access export needs them)."""
+    out = {c.agent_id for c in ws.db.cases.open_cases()}
+    out |= {r.agent_id for r in ws.db.individual.access_requests() if not r.answered_on}
+    out |= {o.agent_id for o in ws.db.individual.pending_objections()}
+    out |= {d.agent_id for d in ws.db.individual.unresolved_disputes()}
+    return out
+
+
+def _instant(ws: Workspace, days_ago: int) -> str:
+    return (ws.clock.now() - timedelta(days=days_ago)).isoformat(timespec="seconds")
+
+
+def _purge_records_of_people(ws: Workspace, today: date) -> Counter[str]:
+    """Cases, notifications, objections, access requests, statements, alerts, accounts,
+    sessions and tokens past their period (see the module docstring)."""
+    p = ws.register.purpose
+    removed: Counter[str] = Counter()
+    unsettled = _unsettled(ws)
+    held_cases = {h.case_id for h in ws.db.cases.holds(today)}
+    old_cases = [
+        c.id
+        for c in ws.db.cases.closed_before(_instant(ws, p.case_retention_days))
+        if c.id not in held_cases and c.agent_id not in unsettled
+    ]
+    cases, evidence, answers = ws.db.cases.delete_cases(old_cases)
+    removed["cases_expired"] = cases
+    removed["evidence_expired"] = evidence
+    removed["case_answers_expired"] = answers
+    removed["notifications_expired"] = ws.db.individual.delete_notifications(
+        [
+            i
+            for i, agent in ws.db.individual.notifications_before(
+                _instant(ws, p.notification_retention_days)
+            )
+            if agent not in unsettled
+        ]
+    )
+    directory = ws.db.agents.everyone()
+    cutoff = _instant(ws, p.objection_retention_days)
+    removed["objections_expired"] = ws.db.individual.delete_objections(
+        [
+            o.id
+            for o in ws.db.individual.decided_objections()
+            if o.agent_id not in unsettled
+            and (
+                # an upheld objection stops the processing: it stays while the agent is known
+                o.agent_id not in directory if o.decision == "upheld" else o.decided_on < cutoff
+            )
+        ]
+    )
+    removed["access_requests_expired"] = ws.db.individual.delete_access_requests(
+        [
+            i
+            for i, agent in ws.db.individual.answered_requests_before(
+                today - timedelta(days=p.access_request_retention_days)
+            )
+            if agent not in unsettled
+        ]
+    )
+    removed["statements_expired"] = ws.db.individual.delete_statements_before(
+        first_statement_month_kept(p.statement_retention_months, today)
+    )
+    removed["alerts_expired"] = ws.db.alerts.delete_before(
+        _instant(ws, int(p.audit_retention_months * 30.44))
+    )
+    removed["accounts_expired"] = ws.db.accounts.delete_accounts(
+        _unusable_accounts(ws, today, directory, unsettled)
+    )
+    now = ws.clock.now().isoformat(timespec="seconds")
+    removed["sessions_expired"] = ws.db.accounts.delete_sessions_before(now)
+    removed["tokens_expired"] = ws.db.accounts.delete_tokens_before(_instant(ws, TOKEN_KEEP_DAYS))
+    return removed
+
+
+TOKEN_KEEP_DAYS = 30
+"""An expired or revoked personal token is listed this long (``account tokens``), then goes."""
+
+
+def first_statement_month_kept(months_after: int, today: date) -> str:
+    """The oldest month (YYYY-MM) whose statement validation is still kept: a month's is kept
+    ``months_after`` months after the month's end."""
+    year, month = today.year, today.month
+    while True:
+        back_year, back_month = divmod(year * 12 + month - 1 - 1, 12)
+        candidate = date(back_year, back_month + 1, 1)
+        if _add_months(month_end(candidate), months_after) < today:
+            return f"{year:04d}-{month:02d}"
+        year, month = candidate.year, candidate.month
+
+
+def _add_months(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    first = date(year, month + 1, 1)
+    return first.replace(day=min(day.day, month_end(first).day))
+
+
+def _unusable_accounts(
+    ws: Workspace, today: date, directory: dict[str, Any], unsettled: set[str]
+) -> list[str]:
+    """Accounts that stopped being usable ``account_retention_days`` ago: disabled then, or
+    their agent left then (or is gone from the directory). The reviewer of an open case keeps
+    theirs, and so does an agent with something unsettled."""
+    horizon = today - timedelta(days=ws.register.purpose.account_retention_days)
+    disabled = ws.db.accounts.disabled_since()
+    reviewers = {c.reviewer for c in ws.db.cases.open_cases()}
+    out = []
+    for account in ws.db.accounts.all():
+        if account.login in reviewers or account.agent_id in unsettled:
+            continue
+        since: date | None = None
+        if account.login in disabled:
+            since = date.fromisoformat(disabled[account.login][:10])
+        elif account.agent_id:
+            agent = directory.get(account.agent_id)
+            if agent is None:
+                since = date.min
+            elif agent.left_on:
+                since = date.fromisoformat(agent.left_on)
+        if since is not None and since < horizon:
+            out.append(account.login)
+    return out
 
 
 def _week_monday(week: str) -> date:

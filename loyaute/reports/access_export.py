@@ -27,6 +27,7 @@ from loyaute.policy.access import individual
 from loyaute.policy.agent_data import RECORD_COLUMNS, AgentData
 from loyaute.policy.roles import Action, Identity, Role
 from loyaute.policy.scope import expires_on
+from loyaute.policy.wording import cnil_complaint, label
 
 if TYPE_CHECKING:
     from loyaute.workspace import Workspace
@@ -49,7 +50,7 @@ RIGHTS_FR = [
     "décision motivée.",
     "Droit à l'effacement des données collectées illégalement (art. 17).",
     "Aucune décision n'est prise de manière automatisée (art. 22) : toute décision est humaine.",
-    "Réclamation auprès de la CNIL : www.cnil.fr/plaintes, 3 place de Fontenoy, 75007 Paris.",
+    f"Réclamation auprès de la CNIL (art. 77) : {cnil_complaint('fr')}.",
 ]
 
 
@@ -108,6 +109,9 @@ def build_export(ws: Workspace, data: AgentData) -> dict[str, Any]:
         "dpo_contact": ws.register.controller.dpo_contact,
         "purpose": "contrôle des traces numériques pendant le télétravail",
         "legal_basis": purpose.legal_basis,
+        "legal_basis_label": (
+            label(purpose.legal_basis, "fr", "legal_basis") if purpose.legal_basis else ""
+        ),
         "legal_text": purpose.legal_text,
         "mode": purpose.mode,
         "t0": t0.isoformat() if t0 else None,

@@ -193,6 +193,18 @@ class AccountRepo(Repo):
         """Remove sessions expired before ``at``."""
         return int(self.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (at,)).rowcount)
 
+    def delete_accounts(self, logins: list[str]) -> int:
+        """Delete accounts (their sessions and tokens go with them) and their disabled mark."""
+        with transaction(self.conn):
+            for login in logins:
+                self.conn.execute("DELETE FROM disabled_accounts WHERE login = ?", (login,))
+                self.conn.execute("DELETE FROM accounts WHERE login = ?", (login,))
+        return len(logins)
+
+    def disabled_since(self) -> dict[str, str]:
+        """login → when it was disabled."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT login, at FROM disabled_accounts")}
+
     # --- personal tokens --------------------------------------------------------------------------
 
     def add_token(self, token_hash: str, login: str, created: str, expires: str) -> int:
@@ -222,6 +234,15 @@ class AccountRepo(Repo):
                 (login,),
             )
         ]
+
+    def delete_tokens_before(self, at: str) -> int:
+        """Forget tokens that expired, or were revoked, before ``at``."""
+        return int(
+            self.conn.execute(
+                "DELETE FROM tokens WHERE expires_at < ? OR (revoked_at != '' AND revoked_at < ?)",
+                (at, at),
+            ).rowcount
+        )
 
     def revoke_token(self, token_id: int, login: str, at: str) -> bool:
         """Revoke one of an account's tokens; False when there is no such live token."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from loyaute.store.state import Repo, row_to
+from loyaute.store.state import Repo, row_to, transaction
 
 
 @dataclass(frozen=True)
@@ -191,3 +191,50 @@ class CaseRepo(Repo):
                 "DELETE FROM holds WHERE expires_on < ?", (today.isoformat(),)
             ).rowcount
         )
+
+    # --- retention --------------------------------------------------------------------------------
+
+    def closed_before(self, at: str) -> list[Case]:
+        """Cases closed before ``at`` (an ISO instant), oldest first."""
+        return [
+            row_to(Case, r)
+            for r in self.conn.execute(
+                "SELECT * FROM cases WHERE closed_at != '' AND closed_at < ? ORDER BY id", (at,)
+            )
+        ]
+
+    def delete_cases(self, case_ids: list[int]) -> tuple[int, int, int]:
+        """Delete closed cases with their evidence bundle, the agent's answers and their holds;
+        (cases, evidence bundles, answers) removed. An open case is never deleted here."""
+        if not case_ids:
+            return 0, 0, 0
+        marks = ",".join("?" * len(case_ids))
+        evidence = int(
+            self.conn.execute(
+                f"SELECT COUNT(*) FROM cases WHERE id IN ({marks}) AND closed_at != '' "
+                "AND evidence != ''",
+                case_ids,
+            ).fetchone()[0]
+        )
+        with transaction(self.conn):
+            answers = self.conn.execute(
+                f"DELETE FROM case_answers WHERE case_id IN ({marks}) AND case_id IN "
+                "(SELECT id FROM cases WHERE closed_at != '')",
+                case_ids,
+            ).rowcount
+            self.conn.execute(
+                f"DELETE FROM holds WHERE case_id IN ({marks}) AND case_id IN "
+                "(SELECT id FROM cases WHERE closed_at != '')",
+                case_ids,
+            )
+            cases = self.conn.execute(
+                f"DELETE FROM cases WHERE id IN ({marks}) AND closed_at != ''", case_ids
+            ).rowcount
+        return int(cases), evidence, int(answers)
+
+    def open_cases(self) -> list[Case]:
+        """Every case not closed yet."""
+        return [
+            row_to(Case, r)
+            for r in self.conn.execute("SELECT * FROM cases WHERE closed_at = '' ORDER BY id")
+        ]

@@ -354,3 +354,53 @@ class IndividualRepo(Repo):
             raise ValueError(table)
         self.conn.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(i,) for i in rowids])
         return len(rowids)
+
+    def notifications_before(self, at: str) -> list[tuple[int, str]]:
+        """(id, agent) of messages left before ``at``."""
+        return [
+            (int(r[0]), str(r[1]))
+            for r in self.conn.execute("SELECT id, agent_id FROM notifications WHERE at < ?", (at,))
+        ]
+
+    def delete_notifications(self, ids: list[int]) -> int:
+        """Delete messages by id."""
+        self.conn.executemany("DELETE FROM notifications WHERE id = ?", [(i,) for i in ids])
+        return len(ids)
+
+    def decided_objections(self) -> list[Objection]:
+        """Objections with a decision, oldest first."""
+        return [
+            row_to(Objection, r)
+            for r in self.conn.execute(
+                "SELECT * FROM objections WHERE decided_on != '' ORDER BY id"
+            )
+        ]
+
+    def delete_objections(self, ids: list[int]) -> int:
+        """Delete decided objections by id (a pending one is never deleted here)."""
+        self.conn.executemany(
+            "DELETE FROM objections WHERE id = ? AND decided_on != ''", [(i,) for i in ids]
+        )
+        return len(ids)
+
+    def answered_requests_before(self, day: date) -> list[tuple[int, str]]:
+        """(id, agent) of access requests answered before ``day``."""
+        return [
+            (int(r[0]), str(r[1]))
+            for r in self.conn.execute(
+                "SELECT id, agent_id FROM access_requests WHERE answered_on != '' "
+                "AND answered_on < ?",
+                (day.isoformat(),),
+            )
+        ]
+
+    def delete_access_requests(self, ids: list[int]) -> int:
+        """Delete answered access requests by id (an unanswered one is never deleted here)."""
+        self.conn.executemany(
+            "DELETE FROM access_requests WHERE id = ? AND answered_on != ''", [(i,) for i in ids]
+        )
+        return len(ids)
+
+    def delete_statements_before(self, month: str) -> int:
+        """Forget validations of statements of months before ``month`` (YYYY-MM)."""
+        return int(self.conn.execute("DELETE FROM statements WHERE month < ?", (month,)).rowcount)

@@ -85,6 +85,10 @@ class AlertRepo(Repo):
         """Every alert, oldest first."""
         return [row_to(Alert, r) for r in self.conn.execute("SELECT * FROM alerts ORDER BY id")]
 
+    def delete_before(self, at: str) -> int:
+        """Forget alerts raised before ``at`` (they name staff users, like the audit log)."""
+        return int(self.conn.execute("DELETE FROM alerts WHERE at < ?", (at,)).rowcount)
+
 
 class ManifestRepo(Repo):
     """Files already read, and masked examples of malformed lines."""

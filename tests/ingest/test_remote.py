@@ -102,6 +102,7 @@ def test_a_bucket_ingests_like_a_folder(tmp_path: Path, s3: S3, workers: int) ->
     prefix = s3.upload(folder, "fortigate-et-exchange")
     make_workspace(
         tmp_path / "base",
+        remote=[f"s3://{s3.bucket}"],
         schedule=[(a, d, "JOUR", "TLT") for a in ("A1", "A2", "A3", "A4") for d in (MON, TUE)],
     ).close()
     homes = []
@@ -127,7 +128,9 @@ def test_an_object_read_twice_is_recognised(tmp_path: Path, s3: S3) -> None:
     the bucket reads nothing again and leaves the store as it was."""
     folder = log_folder(tmp_path / "logs")
     prefix = s3.upload(folder, "jour")
-    ws = make_workspace(tmp_path / "home", schedule=[("A1", MON, "JOUR", "TLT")])
+    ws = make_workspace(
+        tmp_path / "home", remote=[f"s3://{s3.bucket}"], schedule=[("A1", MON, "JOUR", "TLT")]
+    )
     ws.close()
     home = tmp_path / "home" / "ws"
     run(home, prefix, LocalEngine(1))
@@ -218,7 +221,9 @@ def test_credentials_in_a_uri_are_never_shown_or_stored(tmp_path: Path, s3: S3) 
     assert files
     assert all("cle-tres-secrete" not in str(f) for f in files)
     assert all("cle-tres-secrete" in f.uri for f in files if isinstance(f, RemoteFile))
-    make_workspace(tmp_path / "home", schedule=[("A1", MON, "JOUR", "TLT")]).close()
+    make_workspace(
+        tmp_path / "home", remote=[f"s3://{s3.bucket}"], schedule=[("A1", MON, "JOUR", "TLT")]
+    ).close()
     home = tmp_path / "home" / "ws"
     report = run(home, with_userinfo, LocalEngine(1))
     assert "cle-tres-secrete" not in json.dumps(report.to_json())

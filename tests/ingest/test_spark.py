@@ -28,6 +28,7 @@ from tests.builders import (
     MON,
     NOW,
     TUE,
+    declare_remote,
     iis_file,
     local,
     make_workspace,
@@ -210,6 +211,7 @@ def test_spark_executors_read_a_bucket(
     prefix = s3.upload(folder, "parite")
     local_home = copy(home, tmp_path / "local")
     spark_home = copy(home, tmp_path / "spark-s3")
+    declare_remote(spark_home, [f"s3://{s3.bucket}"])  # storage the register names (issue 11)
     a = run(local_home, folder, LocalEngine(2))
     b = run_target(spark_home, prefix, spark)
     assert snapshot(local_home) == snapshot(spark_home)

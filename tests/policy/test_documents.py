@@ -187,7 +187,7 @@ def test_a7_documents_follow_the_live_configuration(tmp_path: Path) -> None:
     assert "dpo@aisne.example" in notice
     assert "20 jours après la fin du mois" in notice
     assert "31 jours après la fin du mois" in before["notice"]
-    assert "- direction des ressources humaines" in notice
+    assert "direction des ressources humaines" in sections(notice)["Destinataires"]
     assert "08:00-12:00" in notice
     assert "13:30-18:30" in notice
     assert "07:00-12:30" not in notice
@@ -281,10 +281,12 @@ def test_dpia_includes_the_validity_study_table(
 ) -> None:
     """The DPIA shows the validity study's coverage by family when the study is enabled."""
     dpia = render_markdown(studied, "dpia", language)
-    assert f"| finances | 10 | 200 | 180 | 0.9 | {yes} |" in dpia
-    assert "| travail_social | 10 | 200 | 120 | 0.6 |" in dpia
+    ninety, sixty = ("90\u202f%", "60\u202f%") if language == "fr" else ("90%", "60%")
+    assert f"| finances | 10 | 200 | 180 | {ninety} | {yes} |" in dpia
+    assert f"| travail_social | 10 | 200 | 120 | {sixty} |" in dpia
     assert (
-        "0.9" in sections(dpia)["4. Étude de validité" if language == "fr" else "4. Validity study"]
+        ninety
+        in sections(dpia)["5. Étude de validité" if language == "fr" else "5. Validity study"]
     )
 
 
@@ -296,10 +298,10 @@ def test_dpia_without_the_study_says_reliability_is_not_established(tmp_path: Pa
         en = render_markdown(ws, "dpia", "en")
     finally:
         ws.close()
-    section = " ".join(sections(dpia)["4. Étude de validité"].split())
+    section = " ".join(sections(dpia)["5. Étude de validité"].split())
     assert "| finances" not in section
     assert "aucun dossier d'examen n'est possible" in section
-    assert "no review case is possible" in " ".join(sections(en)["4. Validity study"].split())
+    assert "no review case is possible" in " ".join(sections(en)["5. Validity study"].split())
 
 
 def test_a1_register_entry_has_every_art30_field(studied: Workspace) -> None:
@@ -310,7 +312,7 @@ def test_a1_register_entry_has_every_art30_field(studied: Workspace) -> None:
     for value in (
         studied.register.controller.name,
         studied.register.controller.dpo_contact,
-        p.legal_basis,
+        "mission d'intérêt public (art. 6(1)(e) du RGPD)",
         p.legal_text,
         *p.data_categories,
         *p.recipients,

@@ -73,6 +73,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/me/export"): frozenset({"agent"}),
     ("GET", "/notice"): ALL,
     ("GET", "/docs/{kind}"): frozenset({"dpo", "staff_rep"}),
+    ("GET", "/docs/{kind}/pdf"): frozenset({"dpo", "staff_rep"}),
     ("GET", "/reports/presence"): AGGREGATE_READERS,
     ("GET", "/reports/validity"): frozenset({"dpo", "hr_reviewer", "staff_rep"}),
     ("GET", "/manager"): frozenset({"manager"}),

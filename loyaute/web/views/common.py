@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from loyaute.policy.documents import KINDS, render_html, render_markdown
+from loyaute.policy.documents import (
+    KINDS,
+    pdf_available,
+    render_html,
+    render_markdown,
+    render_pdf,
+)
 from loyaute.policy.roles import Action
 from loyaute.web.auth import (
     HOME_OF_ROLE,
@@ -145,15 +151,48 @@ def _document(ctx: Ctx, kind: str) -> Response:
     return HTMLResponse(render_html(markdown, title, ctx.lang, stylesheet="/static/document.css"))
 
 
+def _unknown(ctx: Ctx) -> Response:
+    return render(
+        ctx,
+        "error.html",
+        status=404,
+        status_code=404,
+        message=ctx.t("document inconnu", "unknown document"),
+    )
+
+
 @router.get("/docs/{kind}", response_class=HTMLResponse)
 def documents(ctx: Ctx = guard(Action.DOCS_READ), kind: str = "register") -> Response:
     """Register entry and DPIA (DPO and staff representatives)."""
     if kind not in KINDS:
-        return render(
-            ctx,
-            "error.html",
-            status=404,
-            status_code=404,
-            message=ctx.t("document inconnu", "unknown document"),
-        )
+        return _unknown(ctx)
     return _document(ctx, kind)
+
+
+@router.get(
+    "/docs/{kind}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}, "text/html": {}}}},
+)
+def document_pdf(ctx: Ctx = guard(Action.DOCS_READ), kind: str = "register") -> Response:
+    """The document as PDF; where WeasyPrint cannot run on the server, the printable page with
+    a note saying how to save it as PDF from the browser (never an error)."""
+    if kind not in KINDS:
+        return _unknown(ctx)
+    markdown = render_markdown(ctx.ws, kind, ctx.lang)
+    title = markdown.splitlines()[0].lstrip("# ")
+    why = pdf_available()
+    if why is None:
+        pdf = render_pdf(render_html(markdown, title, ctx.lang))
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{kind}-{ctx.lang}.pdf"'},
+        )
+    note = ctx.t(
+        f"> {why}. Imprimez cette page et choisissez « Enregistrer au format PDF ».",
+        f'> {why}. Print this page and choose "Save as PDF".',
+    )
+    first, _, rest = markdown.partition("\n")
+    page = render_html(f"{first}\n\n{note}\n{rest}", title, ctx.lang, "/static/document.css")
+    return HTMLResponse(page)
