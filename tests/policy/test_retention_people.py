@@ -371,6 +371,7 @@ TABLES: dict[str, str | None] = {
     "notices": "notices",
     "manifest": None,  # files read: content digests, paths and counts, nobody's data
     "manifest_on_disk": None,
+    "ingest_problems": None,  # the last files that failed or were refused: paths and reasons
     "declarations": "agent_side",
     "annotations": "agent_side",
     "disputes": "agent_side",
