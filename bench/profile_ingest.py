@@ -99,6 +99,9 @@ def child(argv: list[str]) -> int:
     top = int(os.environ.get("PROFILE_TOP", "0"))
     if top:
         stats.sort_stats("tottime").print_stats(top)
+    callees = os.environ.get("PROFILE_CALLEES")
+    if callees:
+        stats.sort_stats("cumulative").print_callees(callees)
     return 0
 
 
@@ -111,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mix", default="iis-user93", choices=list(run.MIXES))
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--top", type=int, default=0, help="also print the N costliest functions")
+    ap.add_argument(
+        "--callees", default="", help="also print what the functions matching this name call"
+    )
     args = ap.parse_args(argv)
     mix = run.MIXES[args.mix]
     first = run.e2e_first_day(mix)
@@ -126,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     label = f"{args.mix}: {mix.lines:,} lines, {len(paths)} files, --workers {args.workers}"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", label, "--home", str(home)]
     cmd += ["ingest", "--workers", str(args.workers), "--report", "json", *map(str, paths)]
-    env = run.e2e_env() | {"PROFILE_TOP": str(args.top)}
+    env = run.e2e_env() | {"PROFILE_TOP": str(args.top), "PROFILE_CALLEES": args.callees}
     return subprocess.run(cmd, env=env, check=False).returncode
 
 

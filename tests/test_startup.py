@@ -8,6 +8,7 @@ every invocation would pay. The time itself is measured by ``bench/run.py --end-
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,38 @@ def test_help_imports_no_heavy_module(args: tuple[str, ...]) -> None:
     # Nor any domain module beyond errors and messages: each command imports its own.
     ours = {m for m in modules if m.startswith("loyaute.") and not m.startswith("loyaute.cli")}
     assert ours <= {"loyaute.errors", "loyaute.i18n"}, sorted(ours)
+
+
+TTY_SCRIPT = """
+import contextlib, io, json, sys
+assert sys.stdout.isatty()
+from loyaute.cli import app
+with contextlib.redirect_stdout(io.StringIO()) as shown:
+    try:
+        app(["--help"])
+    except SystemExit as exc:
+        code = exc.code
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "help": shown.getvalue(), "modules": sorted(sys.modules)}, out)
+"""
+
+
+def test_help_on_a_terminal_is_plain_text_without_richs_renderer(tmp_path: Path) -> None:
+    """On a terminal too, ``--help`` is Click's plain text: Typer's Rich renderer (which imports
+    Rich's Markdown and traceback modules) is what took ``--help`` past 3× ``import typer``."""
+    import pty  # noqa: PLC0415 - POSIX only, this test only
+
+    result_file = tmp_path / "result.json"
+    status = pty.spawn(
+        [sys.executable, "-c", TTY_SCRIPT, str(result_file)], lambda fd: os.read(fd, 65536)
+    )
+    assert os.waitstatus_to_exitcode(status) == 0
+    result = json.loads(result_file.read_text())
+    assert result["code"] == 0
+    assert "--help" in result["help"]
+    assert "╭" not in result["help"]  # no Rich panel
+    assert "typer.rich_utils" not in result["modules"]
+    assert "rich.markdown" not in result["modules"]
 
 
 def test_console_script_enters_without_the_cli() -> None:

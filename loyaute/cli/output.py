@@ -27,9 +27,11 @@ if TYPE_CHECKING:  # Rich is imported when something is printed, not to start th
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-HELP_MARKUP: Literal["rich"] | None = "rich" if sys.stdout.isatty() else None
-"""Help pages drawn by Rich on a terminal; piped, Click's plain text (as tables are, below) —
-Rich's help costs ~0.2 s of start-up for boxes nobody sees."""
+HELP_MARKUP: Literal["rich"] | None = None
+"""Help pages in Click's plain text, on a terminal as when piped: Typer's Rich help renderer
+(``typer.rich_utils``, which imports Rich's Markdown and traceback modules and draws boxed
+panels) doubles the start-up of ``loyaute --help`` (~0.12 s → ~0.23 s, issue 15's target is
+3× ``import typer``). Tables and messages still use Rich on a terminal."""
 
 
 class State:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -382,6 +382,39 @@ def _on_day(table: pa.Table, day: date) -> pa.Table:
     return table.filter(pc.equal(table.column("day"), pa.scalar(day, pa.date32())))
 
 
+FLAG_COLUMNS = ("agent", "day", "half", "vpn_any", "mail_any", "apps_any")
+
+
+def _flags_by_agent(
+    keys: pa.Table, mapping: dict[str, str | None], unmatched: Counter[str]
+) -> pa.Table:
+    """A file's keys as one row per (agent, day, half) with its three category flags, computed
+    on whole columns: the logins resolved once each (``mapping``), keys of a login no agent has
+    counted in ``unmatched`` (per key, as a reader of the report expects) and left out."""
+    logins = list(mapping)
+    agent_of = pa.array([mapping[login] for login in logins], pa.string())
+    where = pc.index_in(keys.column("login"), value_set=pa.array(logins, pa.string()))
+    agent = pc.take(agent_of, where)
+    missing = pc.is_null(agent)
+    if pc.any(missing).as_py():
+        for item in pc.value_counts(keys.column("login").filter(missing)).to_pylist():
+            unmatched[item["values"]] += item["counts"]
+    category = keys.column("category")
+    table = pa.table(
+        {
+            "agent": agent,
+            "day": keys.column("day"),
+            "half": keys.column("half"),
+            "vpn": pc.equal(category, "vpn"),
+            "mail": pc.equal(category, "mail"),
+            "apps": pc.equal(category, "apps"),
+        }
+    ).filter(pc.invert(missing))
+    return table.group_by(["agent", "day", "half"], use_threads=False).aggregate(
+        [("vpn", "any"), ("mail", "any"), ("apps", "any")]
+    )
+
+
 def reconcile(
     ws: Workspace,
     report: IngestReport,
@@ -423,32 +456,13 @@ def reconcile(
     before_t0 = 0
     for path_str, keys in keys_by_file.items():
         entry = entries[path_str]
-        mapping = resolved[path_str]
-        flags: dict[tuple[str, date, int], set[str]] = defaultdict(set)
-        for login, day, half, category in zip(
-            keys.column("login").to_pylist(),
-            keys.column("day").to_pylist(),
-            keys.column("half").to_pylist(),
-            keys.column("category").to_pylist(),
-            strict=True,
+        flagged = _flags_by_agent(keys, resolved[path_str], entry.unmatched)
+        for agent_id, day, half, vpn, mail, apps in zip(
+            *(flagged.column(c).to_pylist() for c in FLAG_COLUMNS), strict=True
         ):
-            agent_id = mapping[login]
-            if agent_id is None:
-                entry.unmatched[login] += 1
-                continue
-            flags[(agent_id, day, half)].add(category)
-        for (agent_id, day, half), cats in flags.items():
             half_name = HALF_NAMES[half]
             fate = route(scope, agent_id, day, half_name, schedule)
-            row = (
-                pseudonym_of[agent_id],
-                day,
-                half_name,
-                fate,
-                "vpn" in cats,
-                "mail" in cats,
-                "apps" in cats,
-            )
+            row = (pseudonym_of[agent_id], day, half_name, fate, vpn, mail, apps)
             if fate in ("telework", "on_site"):
                 kept_rows.append(row)
                 entry.kept += 1
