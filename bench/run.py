@@ -68,10 +68,10 @@ TARGET_LINES_PER_S = {"fortigate": 1.5e6, "exchange-iis": 1.0e6}
 TARGET_E2E_LINES_PER_S = {"fortigate": 1.5e6, "exchange-iis": 1.0e6}
 """The whole ``loyaute ingest`` process on 2 cores, start to exit (issue 15's targets)."""
 TARGET_STARTUP_RATIO = 3.0
+"""``loyaute --help`` against ``python -c "import typer"``."""
 NEUTRAL_CWD = Path(tempfile.gettempdir())
 """Where measured processes run: not this checkout, whose ``loyaute`` folder would shadow a base
 revision's in any interpreter started with ``-c`` (the local engine's forkserver is one)."""
-"""``loyaute --help`` against ``python -c "import typer"``."""
 TARGET_RSS_MB = 500.0
 
 
@@ -394,9 +394,11 @@ def loyaute_cmd(runner: str = "loyaute") -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "loyaute"]
 
 
-def _cli(home: Path, *args: str) -> None:
-    cmd = [*loyaute_cmd(), "--home", str(home), *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=e2e_env(), check=False)
+def _cli(home: Path, *args: str, revision: str = "loyaute") -> None:
+    cmd = [*loyaute_cmd(revision), "--home", str(home), *args]
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, env=e2e_env(), cwd=NEUTRAL_CWD, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: exit {done.returncode}: {done.stderr.strip()}")
 
@@ -416,27 +418,48 @@ def e2e_first_day(mix: Mix) -> date:
     return datetime.now(UTC).date() - timedelta(days=mix.files)
 
 
-def e2e_template(name: str, mix: Mix, paths: list[Path]) -> Path:
-    """A workspace whose gates hold for these files, made through the CLI once per mix.
+REGISTER_SCRIPT = """
+import sys
+from datetime import date
+from pathlib import Path
+from loyaute.config import load_settings
+from loyaute.demo.runner import demo_register
+from loyaute.templates import register_toml
+home, start = Path(sys.argv[1]), date.fromisoformat(sys.argv[2])
+register = demo_register(load_settings(home / "loyaute.toml"), start)
+(home / "register.toml").write_text(register_toml(register), encoding="utf-8")
+"""
+"""Fills a workspace's register.toml as the demo's DPO does, with the revision on ``sys.path``
+(a base revision writes the register its own settings know)."""
+
+
+def e2e_template(name: str, mix: Mix, paths: list[Path], runner: str = "loyaute") -> Path:
+    """A workspace whose gates hold for these files, made through the CLI once per mix and per
+    revision (``base-N`` runners get one made by the base revision, whose settings may differ).
 
     ``loyaute init``; ``register.toml`` filled as the DPO of the demo fills it (every gate holds
     from a week before the files' first day); the generator's people as the directory, everyone
     in telework on the files' days; the notice delivered to all. Each run copies it."""
-    from loyaute.config import load_settings  # noqa: PLC0415
-    from loyaute.demo.runner import demo_register  # noqa: PLC0415
-    from loyaute.templates import register_toml  # noqa: PLC0415
-
+    revision = "base" if runner.startswith("base") else "loyaute"
     first = e2e_first_day(mix)
-    home = BENCH / "out" / f"e2e-template-{name}-{mix.lines}x{mix.files}-d{first:%Y%m%d}"
+    suffix = "-base" if revision == "base" else ""
+    home = BENCH / "out" / f"e2e-template-{name}-{mix.lines}x{mix.files}-d{first:%Y%m%d}{suffix}"
     if (home / "bench-ready").is_file():
         return home
     shutil.rmtree(home, ignore_errors=True)
     home.parent.mkdir(parents=True, exist_ok=True)
-    _cli(home, "init")
+    _cli(home, "init", revision=revision)
     days = [first + timedelta(days=i) for i in range(len(paths))]
-    settings = load_settings(home / "loyaute.toml")
-    register = demo_register(settings, first - timedelta(days=7))
-    (home / "register.toml").write_text(register_toml(register), encoding="utf-8")
+    env = e2e_env()
+    if revision == "base":
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in BASE)
+    start = (first - timedelta(days=7)).isoformat()
+    subprocess.run(
+        [sys.executable, "-c", REGISTER_SCRIPT, str(home), start],
+        env=env,
+        cwd=NEUTRAL_CWD,
+        check=True,
+    )
     people = generate.make_people(random.Random("7-people"), E2E_PEOPLE)
     directory = home.parent / f"e2e-directory-{name}.csv"
     rows = ["agent_id,display_name,service,job_family,manager_id,logins"]
@@ -445,14 +468,14 @@ def e2e_template(name: str, mix: Mix, paths: list[Path]) -> Path:
         for i, (login, upn) in enumerate(people)
     ]
     directory.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    _cli(home, "directory", "import", str(directory))
+    _cli(home, "directory", "import", str(directory), revision=revision)
     schedule = home.parent / f"e2e-schedule-{name}.csv"
     lines = ["agent_id,date,half_day,code"]
     lines += [f"P{i:05d},{d.isoformat()},JOUR,TLT" for i in range(len(people)) for d in days]
     schedule.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _cli(home, "schedule", "import", str(schedule))
-    _cli(home, "notice", "record", "--all", "--on", (first - timedelta(days=7)).isoformat())
-    _cli(home, "gates")
+    _cli(home, "schedule", "import", str(schedule), revision=revision)
+    _cli(home, "notice", "record", "--all", "--on", start, revision=revision)
+    _cli(home, "gates", revision=revision)
     (home / "bench-ready").write_text("ok\n")
     return home
 
@@ -465,7 +488,7 @@ def measure_e2e(runner: str, name: str, mix: Mix, paths: list[Path]) -> Run:
     if runner == "naive":
         cmd = [sys.executable, str(BENCH / "naive.py"), mix.format, *files]
     else:
-        template = e2e_template(name, mix, paths)
+        template = e2e_template(name, mix, paths, runner)
         home = BENCH / "out" / f"e2e-run-{name}"
         shutil.rmtree(home, ignore_errors=True)
         shutil.copytree(template, home)
@@ -504,7 +527,7 @@ def measure_e2e(runner: str, name: str, mix: Mix, paths: list[Path]) -> Run:
 def startup(repeat: int) -> list[tuple[str, float]]:
     """Best wall time of ``loyaute --help`` and of ``python -c "import typer"`` (and of a bare
     interpreter, the floor), each a fresh process; ``--help`` both piped (plain text) and on a
-    pseudo-terminal (Rich's help pages), and the base revision's beside them with ``--base``."""
+    pseudo-terminal (where the help once was Rich's), and the base revision's beside them with ``--base``."""
     cases: list[tuple[str, list[str], bool]] = [
         ("python -c pass", [sys.executable, "-c", "pass"], False),
         ('python -c "import typer"', [sys.executable, "-c", "import typer"], False),
