@@ -9,6 +9,7 @@ loading the web stack, DuckDB or the demo.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -79,7 +80,9 @@ def main() -> None:
     """Console entry point."""
     if os.environ.get("LOYAUTE_LANG"):
         set_lang(os.environ["LOYAUTE_LANG"][:2].lower())
-    app()
+    from loyaute.cli.click_words import run  # noqa: PLC0415 - only when the CLI runs
+
+    sys.exit(run(app))
 
 
 __all__ = ["app", "main"]
