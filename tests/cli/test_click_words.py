@@ -101,3 +101,15 @@ def test_the_commands_own_exit_codes_pass_through(tmp_path: Path) -> None:
     version = _run(tmp_path, "--version")
     assert version.returncode == 0
     assert version.stdout.startswith("loyaute ")
+
+
+def test_lang_option_words_the_help_too(tmp_path: Path) -> None:
+    """``--lang en`` among the root options reaches the help texts, worded when the command line
+    is built; a command's own ``--lang`` (the documents' language) does not switch the CLI."""
+    done = _run(tmp_path, "--lang", "en", "demo", "--help")
+    assert done.stdout.startswith("Usage: loyaute demo")
+    assert "Number of agents." in done.stdout
+    error = _run(tmp_path, "--home", "x", "--lang=en", "--nosuch")
+    assert "Error: no such option: --nosuch" in error.stderr
+    docs = _run(tmp_path, "docs", "--lang", "en", "--help")
+    assert docs.stdout.startswith("Utilisation : loyaute docs")
