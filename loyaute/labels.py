@@ -10,6 +10,7 @@ Babel is imported on first use, so that the command line starts without it.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -315,9 +316,76 @@ def alert(kind: str, detail: str) -> str:
     if kind == "reidentification_outside_case":
         role, _, action = detail.partition(" ")
         return pick(("par un compte", "by an account")) + (
-            f" {label('role', role)} : {label('action', action)}" if action else f" {detail}"
+            f" {label('role', role)}{pick((' :', ':'))} {label('action', action)}"
+            if action
+            else f" {detail}"
         )
     return detail
+
+
+OBJECTION_DECISION: dict[str, Pair] = {
+    "upheld": ("accueillie", "upheld"),
+    "rejected": ("rejetée", "rejected"),
+}
+
+
+def notification(kind: str, text: str) -> str:
+    """A message left for an agent, worded in the reader's language from the facts kept
+    (``AgentData.notify``); a message kept as a sentence (before facts were kept) as it is."""
+    try:
+        f = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(f, dict):
+        return text
+    if kind == "case_opened":
+        return pick(
+            (
+                f"Un dossier d'examen n° {f['case']} a été ouvert sur la période du "
+                f"{day(f['from'], 'long')} au {day(f['to'], 'long')}. Relecteur : {f['reviewer']}. "
+                f"Motif : {f['reason']}. Vous pouvez y répondre jusqu'au {day(f['due'], 'long')} "
+                "inclus ; aucune décision ne peut être prise avant votre réponse ou cette date.",
+                f"Review case #{f['case']} was opened for {day(f['from'], 'long')} to "
+                f"{day(f['to'], 'long')}. Reviewer: {f['reviewer']}. Reason: {f['reason']}. You "
+                f"may answer until {day(f['due'], 'long')} included; no decision can be taken "
+                "before your answer or that date.",
+            )
+        )
+    if kind == "case_closed":
+        return pick(
+            (
+                f"Le dossier n° {f['case']} est clos. Décision de {f['by']} : {f['outcome']}. "
+                "Vous pouvez exporter le dossier complet et former un recours.",
+                f"Case #{f['case']} is closed. Decision by {f['by']}: {f['outcome']}. You may "
+                "export the full case file and appeal.",
+            )
+        )
+    if kind == "dispute_resolved":
+        half = label("half", f["half"])
+        return pick(
+            (
+                f"Votre contestation du {day(f['day'], 'long')}, {half}, a été examinée par "
+                f"{f['by']} : {f['resolution']}",
+                f"Your dispute of {day(f['day'], 'long')}, {half}, was resolved by {f['by']}: "
+                f"{f['resolution']}",
+            )
+        )
+    if kind == "objection_decided":
+        decision = pick(OBJECTION_DECISION.get(f["decision"], (f["decision"],) * 2))
+        return pick(
+            (
+                f"Décision sur votre opposition : {decision} — {f['reason']}",
+                f"Decision on your objection: {decision} — {f['reason']}",
+            )
+        )
+    return text
+
+
+def _notification_of(n: Any) -> str:
+    """A notification row (a dataclass on the pages, a dict in the access export), worded."""
+    if isinstance(n, dict):
+        return notification(n["kind"], n["text"])
+    return notification(n.kind, n.text)
 
 
 def register_words(text: str) -> str:
@@ -597,4 +665,5 @@ def jinja_filters() -> dict[str, Any]:
         "categories": categories,
         "declaration": declaration,
         "register": register_words,
+        "notification": _notification_of,
     }

@@ -12,6 +12,7 @@ for the case's period (E6); nothing before the agent's T0 is ever shown (I1).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -295,8 +296,12 @@ class AgentData:
         """The export answers the agent's open access requests (G1)."""
         self._ws.db.individual.answer_access_requests(self.agent_id, self._scope.today)
 
-    def notify(self, kind: str, text: str) -> None:
-        """Leave the agent a message (inside ``write``, with the change it tells of)."""
+    def notify(self, kind: str, facts: dict[str, str | int]) -> None:
+        """Leave the agent a message (inside ``write``, with the change it tells of). What it
+        says is kept as its facts (JSON) and worded when it is shown, in the reader's language
+        (``labels.notification``): the agent may read it in another language than the person
+        whose act it tells of."""
+        text = json.dumps(facts, ensure_ascii=False, sort_keys=True)
         self._ws.db.individual.notify(self.agent_id, self.now(), kind, text)
 
     def now(self) -> str:

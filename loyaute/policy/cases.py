@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loyaute import labels
 from loyaute.errors import GateError, InputError, UsageError
 from loyaute.i18n import tr
 from loyaute.policy import gates as gates_mod
@@ -199,15 +200,14 @@ def open_case(
         )
         data.notify(
             "case_opened",
-            tr(
-                f"Un dossier d'examen n° {case_id} a été ouvert sur la période du {day_from} au "
-                f"{day_to}. Relecteur : {reviewer}. Motif : {reason.strip()}. Vous pouvez y répondre "
-                f"jusqu'au {due} inclus ; aucune décision ne peut être prise avant votre réponse ou "
-                "cette date.",
-                f"Review case #{case_id} was opened for {day_from} to {day_to}. Reviewer: "
-                f"{reviewer}. Reason: {reason.strip()}. You may answer until {due} included; no "
-                "decision can be taken before your answer or that date.",
-            ),
+            {
+                "case": case_id,
+                "from": str(day_from),
+                "to": str(day_to),
+                "reviewer": reviewer,
+                "reason": reason.strip(),
+                "due": str(due),
+            },
         )
     return case_id
 
@@ -266,11 +266,12 @@ def may_close(ws: Workspace, case: Case) -> tuple[bool, str]:
     due = date.fromisoformat(case.answer_due) if case.answer_due else today - timedelta(days=1)
     if today > due:
         return True, ""
+    until = labels.day(due, "long")
     return False, tr(
-        f"l'agent peut répondre jusqu'au {due} inclus et n'a pas encore répondu : aucune décision "
-        "avant sa réponse ou la fin de ce délai (D5)",
-        f"the agent may answer until {due} included and has not answered yet: no decision before "
-        "their answer or the end of that period (D5)",
+        f"l'agent peut répondre jusqu'au {until} inclus et n'a pas encore répondu : aucune "
+        "décision avant sa réponse ou la fin de ce délai (D5)",
+        f"the agent may answer until {until} included and has not answered yet: no decision "
+        "before their answer or the end of that period (D5)",
     )
 
 
@@ -324,15 +325,7 @@ def close_case(ws: Workspace, who: Identity, case_id: int, outcome: str) -> dict
             who.login,
         )
         ws.db.cases.set_hold_expiry(case_id, appeal)
-        data.notify(
-            "case_closed",
-            tr(
-                f"Le dossier n° {case_id} est clos. Décision de {who.login} : {outcome.strip()}. "
-                "Vous pouvez exporter le dossier complet et former un recours.",
-                f"Case #{case_id} is closed. Decision by {who.login}: {outcome.strip()}. You may "
-                "export the full case file and appeal.",
-            ),
-        )
+        data.notify("case_closed", {"case": case_id, "by": who.login, "outcome": outcome.strip()})
     return bundle
 
 

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it import MarkdownIt
 
+from loyaute import labels
 from loyaute.errors import GateError, UsageError
-from loyaute.i18n import tr
+from loyaute.i18n import tr, use_lang
 from loyaute.policy import dpia, processing
 from loyaute.policy import gates as gates_mod
 from loyaute.policy.retention_schedule import UNSETTLED_EN, UNSETTLED_FR, schedule
@@ -155,7 +156,9 @@ def render_markdown(ws: Workspace, kind: str, lang: str = "fr") -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env.get_template(f"{kind}.{lang}.md").render(**context(ws, lang))
+    env.filters["day"] = labels.day  # dates as the document's reader reads them
+    with use_lang(lang):
+        return env.get_template(f"{kind}.{lang}.md").render(**context(ws, lang))
 
 
 DOCUMENT_CSS = (

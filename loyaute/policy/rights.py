@@ -128,12 +128,12 @@ def resolve_dispute(ws: Workspace, who: Identity, dispute_id: int, resolution: s
         ws.db.individual.resolve_dispute(dispute_id, who.login, resolution.strip(), data.now())
         data.notify(
             "dispute_resolved",
-            tr(
-                f"Votre contestation du {found.day} {found.half} a été examinée par {who.login} : "
-                f"{resolution.strip()}",
-                f"Your dispute of {found.day} {found.half} was resolved by {who.login}: "
-                f"{resolution.strip()}",
-            ),
+            {
+                "day": str(found.day),
+                "half": found.half,
+                "by": who.login,
+                "resolution": resolution.strip(),
+            },
         )
 
 
@@ -176,14 +176,7 @@ def decide_objection(
     data = individual(ws, who, Action.OBJECTION_DECIDE, found.agent_id)
     with data.write(reason.strip(), {"decision": decision, "objection": objection_id}):
         ws.db.individual.decide_objection(objection_id, data.now(), decision, reason.strip())
-        label = tr(*DECISIONS[decision])
-        data.notify(
-            "objection_decided",
-            tr(
-                f"Décision sur votre opposition : {label} — {reason.strip()}",
-                f"Decision on your objection: {label} — {reason.strip()}",
-            ),
-        )
+        data.notify("objection_decided", {"decision": decision, "reason": reason.strip()})
 
 
 def record_access_request(ws: Workspace, who: Identity, agent_id: str, on: date) -> int:

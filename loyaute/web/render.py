@@ -65,6 +65,7 @@ def templates() -> Environment:
         register_words=labels.register_words,
         fate_text=lambda code: labels.label("fate", code),
         reason_text=_reason_text,
+        colon=lambda: labels.pick((" :", ":")),  # French puts a space before a colon
         pager=lambda query, page: urlencode({k: v for k, v in query.items() if v} | {"page": page}),
     )
     return env

@@ -546,7 +546,7 @@ def test_d5_no_decision_before_the_answer_or_the_end_of_the_period(tmp_path: Pat
         ws = reopen(ws, when)
         with pytest.raises(AccessDenied) as info:
             close_case(ws, REVIEWER_ID, case_id, "Sanction.")
-        assert "2026-05-05" in str(info.value)
+        assert "5 mai 2026" in str(info.value)  # the date as the reviewer reads it
         last = list(ws.audit.entries())[-1]
         assert (last.actor, last.action, last.agent_id) == (REVIEWER, "refused", "VF01")
         assert ws.db.cases.get(case_id).is_open  # type: ignore[union-attr]

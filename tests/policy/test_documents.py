@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from loyaute import labels
 from loyaute.cli import app
 from loyaute.clock import FixedClock
 from loyaute.config import HalfDays, load_settings
@@ -318,7 +319,7 @@ def test_a1_register_entry_has_every_art30_field(studied: Workspace) -> None:
         *p.recipients,
         *p.security_measures,
         f"{p.retention_after_month_end_days} jours",
-        p.registered_on,
+        labels.day(p.registered_on, "long"),  # "31 janvier 2026", as a reader reads a date
     ):
         assert value in entry, value
     from loyaute.policy.gates import fingerprint  # noqa: PLC0415

@@ -102,6 +102,7 @@ ISO_WEEK = re.compile(r"\b\d{4}-W\d{2}\b")
 UTC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\+00:00|\bUTC\b")
 DOT_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")
 ISO_MONTH = re.compile(r"(?<![\w-])(?<!n° )\d{4}-\d{2}(?![\w-])")
+ISO_DAY = re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])")
 
 
 def fill(path: str, s: Scenario, previous_month: str) -> str:
@@ -122,6 +123,7 @@ def problems(text: str, path: str) -> list[str]:
         ("UTC time", UTC_TIME),
         ("decimal with a dot", DOT_DECIMAL),
         ("ISO month", ISO_MONTH),
+        ("ISO day", ISO_DAY),
     ):
         for match in pattern.finditer(text):
             start = max(0, match.start() - 40)

@@ -88,3 +88,34 @@ def test_the_access_export_reads_as_french(web: Web, tmp_path: Path) -> None:
     assert not found, "\n".join(found)
     header = (tmp_path / "records.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == "date,half_day,scheduled,status,categories,declaration,annotation"
+
+
+FRENCH_COLON = re.compile(r"[A-Za-z)] :(?=\s)")
+"""French typography (a space before a colon) in English text: "Processing mode : …"."""
+
+
+def _french_colons(text: str) -> list[str]:
+    """The French colons of the page's own words: a match inside a sentence written in French
+    by a person (an agent's objection, a reviewer's reason — accented letters nearby) is that
+    person's text, shown as written."""
+    found = []
+    for m in FRENCH_COLON.finditer(text):
+        around = text[max(0, m.start() - 60) : m.end() + 60]
+        if not re.search(r"[éèêàçùô]", around):
+            found.append(around)
+    return found
+
+
+@pytest.mark.parametrize("role", sorted(PAGES))
+def test_english_pages_use_english_punctuation(web: Web, scenario: Scenario, role: str) -> None:
+    """The other direction: a page asked in English puts no space before its colons (the
+    templates' ``colon()``), nor do the phone cards' labels (style.css, by ``html[lang]``)."""
+    c = web.client() if role == "anonymous" else web.signed_in(role)
+    for path in PAGES[role]:
+        url = fill(path, scenario, _previous_month(web))
+        r = c.get(url, headers={"accept-language": "en-GB,en;q=0.9"})
+        if r.status_code != 200 or path in DOCUMENTS:
+            continue
+        assert 'lang="en"' in r.text[:300], url
+        text = _text(r.text)
+        assert _french_colons(text) == [], url
