@@ -169,6 +169,8 @@ COLUMN: dict[str, Pair] = {
     "annotation": ("annotation", "annotation"),
     "id": ("n°", "no."),
     "requested_on": ("demandée le", "requested on"),
+    "since": ("reçue le", "received on"),
+    "reason": ("motif", "reason"),
     "due_on": ("échéance", "due on"),
     "at": ("le", "at"),
     "kind": ("nature", "kind"),

@@ -393,6 +393,24 @@ def register(app: typer.Typer) -> None:
                 )
             )
 
+    @rights_app.command("objections")
+    @handle_errors
+    def rights_objections_command() -> None:
+        """Oppositions qui attendent la décision du DPO (G3). / Objections waiting for the DPO's
+        decision."""
+        from loyaute.policy.rights import pending_objections  # noqa: PLC0415 - lazy
+        from loyaute.workspace import Workspace  # noqa: PLC0415
+
+        with Workspace.open(state.home) as ws:
+            rows = [o.__dict__ for o in pending_objections(ws, signed_in(ws))]
+        emit(
+            rows,
+            ("id", "agent_id", "since", "reason"),
+            "table",
+            {},
+            tr("Oppositions en attente de décision", "Objections waiting for a decision"),
+        )
+
     @rights_app.command("object")
     @handle_errors
     def rights_object_command(

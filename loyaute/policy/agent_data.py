@@ -254,18 +254,21 @@ class AgentData:
             "notifications": [asdict(n) for n in self.notifications()],
             "cases": [
                 {
-                    k: getattr(c, k)
-                    for k in (
-                        "id",
-                        "reviewer",
-                        "reason",
-                        "day_from",
-                        "day_to",
-                        "opened_at",
-                        "answer_due",
-                        "closed_at",
-                        "outcome",
-                    )
+                    **{
+                        k: getattr(c, k)
+                        for k in (
+                            "id",
+                            "reviewer",
+                            "reason",
+                            "day_from",
+                            "day_to",
+                            "opened_at",
+                            "answer_due",
+                            "closed_at",
+                            "outcome",
+                        )
+                    },
+                    "answers": [asdict(a) for a in self.answers(c.id)],
                 }
                 for c in self.cases()
             ],

@@ -22,6 +22,7 @@ from loyaute.policy.roles import Action, Identity
 from loyaute.policy.scope import month_end
 
 if TYPE_CHECKING:
+    from loyaute.store.individual import Objection
     from loyaute.workspace import Workspace
 
 DECLARATION_KINDS = ("system", "phone", "home_visit", "meeting", "field", "other")
@@ -177,6 +178,13 @@ def decide_objection(
     with data.write(reason.strip(), {"decision": decision, "objection": objection_id}):
         ws.db.individual.decide_objection(objection_id, data.now(), decision, reason.strip())
         data.notify("objection_decided", {"decision": decision, "reason": reason.strip()})
+
+
+def pending_objections(ws: Workspace, who: Identity) -> list[Objection]:
+    """G3: the objections waiting for the DPO's decision, oldest first (addressed to the DPO:
+    reading them is part of deciding them)."""
+    require_action(ws, who, Action.OBJECTION_DECIDE)
+    return ws.db.individual.pending_objections()
 
 
 def record_access_request(ws: Workspace, who: Identity, agent_id: str, on: date) -> int:

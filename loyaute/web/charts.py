@@ -68,7 +68,7 @@ def calendar(days: list[str], cells: dict[tuple[str, str], str], title: str) -> 
 
 
 def _week(monday: date, shown: set[str], cells: dict[tuple[str, str], str]) -> str:
-    size, gap, left, top = 34, 4, 92, 34
+    size, gap, left, top = 34, 4, 92, 44
     width = left + 7 * (size + gap)
     height = top + 2 * (size + gap) + 2
     halves = (("AM", labels.label("half", "AM")), ("PM", labels.label("half", "PM")))
@@ -80,10 +80,13 @@ def _week(monday: date, shown: set[str], cells: dict[tuple[str, str], str]) -> s
     for i in range(7):
         day = monday + timedelta(days=i)
         x = left + i * (size + gap)
-        short = escape(" ".join(labels.day(day, "short").split()[:2]))  # "jeu. 3"
+        weekday, number = [*labels.day(day, "short").split(), ""][:2]  # "jeu." "3"
+        # Two lines: "mar. 15" on one would overlap its neighbours in a 38-unit column.
         body.append(
-            f'<text x="{x + size / 2}" y="{top - 10}" font-size="12" text-anchor="middle" '
-            f'fill="#1b1b1b">{short}</text>'
+            f'<text x="{x + size / 2}" y="{top - 22}" font-size="12" text-anchor="middle" '
+            f'fill="#1b1b1b">{escape(weekday)}</text>'
+            f'<text x="{x + size / 2}" y="{top - 8}" font-size="12" text-anchor="middle" '
+            f'fill="#1b1b1b">{escape(number)}</text>'
         )
         for j, (half, _) in enumerate(halves):
             y = top + j * (size + gap)

@@ -30,7 +30,7 @@ from loyaute.demo.runner import DemoSummary, run_demo
 from loyaute.errors import GateError, InputError, UsageError
 from loyaute.i18n import lang, set_lang
 from loyaute.ingest.engine import LocalEngine
-from loyaute.policy.access import AccessDenied
+from loyaute.policy.access import AccessDenied, individual
 from loyaute.policy.agent_data import RECORD_COLUMNS
 from loyaute.policy.cases import (
     answer_case,
@@ -45,7 +45,7 @@ from loyaute.policy.notices import record_notices
 from loyaute.policy.register import load_register
 from loyaute.policy.retention import purge
 from loyaute.policy.rights import annotate, decide_objection, declare, object_to_processing
-from loyaute.policy.roles import Identity, Role
+from loyaute.policy.roles import Action, Identity, Role
 from loyaute.reports.runner import NO_PROOF
 from loyaute.reports.validity import family_reliability
 from loyaute.templates import register_toml
@@ -518,6 +518,14 @@ def test_d5_agent_answers_before_the_decision(opened: tuple[Workspace, int]) -> 
         answer_case(ws, agent("VF02"), case_id, "ce n'est pas mon dossier")
     with pytest.raises(UsageError):
         answer_case(ws, agent("VF01"), case_id, "  ")
+    # The agent sees what they answered (their page, their access export), nobody else's case.
+    own = individual(ws, agent("VF01"), Action.OWN_VIEW, "VF01", reason="portail").side()
+    [mine] = own["cases"]
+    assert [a["text"] for a in mine["answers"]] == [
+        "J'assurais la permanence téléphonique ce jour-là."
+    ]
+    other = individual(ws, agent("VF02"), Action.OWN_VIEW, "VF02", reason="portail").side()
+    assert other["cases"] == []
 
 
 def test_d5_answer_period_is_ten_working_days(fresh: Workspace) -> None:

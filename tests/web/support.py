@@ -31,6 +31,7 @@ from fastapi.routing import APIRoute
 from loyaute.accounts import create_account, digest, open_session, set_disabled
 from loyaute.clock import FixedClock
 from loyaute.policy.cases import answer_case, open_case
+from loyaute.policy.rights import object_to_processing
 from loyaute.policy.roles import Identity, Role
 from loyaute.reports.validity import family_reliability
 from loyaute.web.app import HOME_OF_ROLE, create_app
@@ -88,6 +89,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/dpo/purge"): frozenset({"dpo"}),
     ("GET", "/dpo/accounts"): frozenset({"dpo"}),
     ("POST", "/dpo/accounts"): frozenset({"dpo"}),
+    ("POST", "/dpo/objections"): frozenset({"dpo"}),
     ("GET", "/staff"): frozenset({"staff_rep"}),
     ("GET", "/operator"): frozenset({"operator"}),
 }
@@ -445,6 +447,8 @@ class Scenario:
     dispute_at: tuple[str, str]
     annotate_at: tuple[str, str]
     new_case: dict[str, str]
+    objection: int
+    """A pending objection (G3) of an agent no other scenario step involves."""
 
 
 def case_period(web: Web, agent_id: str) -> tuple[date, date]:
@@ -502,6 +506,11 @@ def build_scenario(web: Web) -> Scenario:
         create_account(ws.db, ws.clock, DISABLED_ACCOUNT, "un mot de passe long", "staff_rep", "")
         set_disabled(ws.db, ws.clock, DISABLED_ACCOUNT, True, "test")
         telework = [r for r in records(ws, agent.agent_id) if r.status != "disputed"]
+        used = {agent.agent_id, manager, other, third, fourth}
+        objector = next(a for a in sorted(family) if a not in used)
+        objection = object_to_processing(
+            ws, agent_identity(objector), "Je m'oppose au traitement (test)"
+        )
     period_c = case_period(web, third)
     return Scenario(
         agent=agent,
@@ -520,6 +529,7 @@ def build_scenario(web: Web) -> Scenario:
             "day_from": period_c[0].isoformat(),
             "day_to": period_c[1].isoformat(),
         },
+        objection=objection,
     )
 
 
@@ -570,6 +580,11 @@ def body(method: str, path: str, s: Scenario, account: DemoAccount | None) -> di
         "/hr/cases/{case_id}/close": {"outcome": "Aucune suite : décision humaine motivée (test)"},
         "/dpo/purge": {},
         "/dpo/accounts": {"login": DISABLED_ACCOUNT, "change": "enable"},
+        "/dpo/objections": {
+            "number": str(s.objection),
+            "decision": "rejected",
+            "reason": "Motifs légitimes et impérieux (test)",
+        },
     }
     return {"data": forms[path]}
 

@@ -59,6 +59,7 @@ SUCCESS = {
     ("POST", "/hr/cases/{case_id}/close"): 303,
     ("POST", "/dpo/purge"): 303,
     ("POST", "/dpo/accounts"): 303,
+    ("POST", "/dpo/objections"): 303,
     ("POST", "/manager/statement/validate"): 303,
     # the demo keeps local accounts: provider sign-in is off, and says so (tests/web/test_oidc.py
     # signs in through a real provider)

@@ -482,6 +482,7 @@ FORM_ROUTES = [
     "/hr/cases/{case_id}/close",
     "/dpo/purge",
     "/dpo/accounts",
+    "/dpo/objections",
 ]
 
 

@@ -1,5 +1,5 @@
 """The DPO's console: gates, fingerprint, documents, alerts, access-request clocks, holds, the
-audit log (paged and filtered; its reading is itself audited), accounts (unlock, disable,
+audit log (paged and filtered; its reading is itself audited), objections to decide (G3), accounts (unlock, disable,
 enable; audited) and retention."""
 
 from __future__ import annotations
@@ -12,7 +12,12 @@ from loyaute.policy.account_admin import change_account, list_accounts
 from loyaute.policy.audit_view import AuditFilter, audit_page
 from loyaute.policy.oversight import alerts, holds, verify_audit
 from loyaute.policy.retention import purge
-from loyaute.policy.rights import access_request_clocks
+from loyaute.policy.rights import (
+    DECISIONS,
+    access_request_clocks,
+    decide_objection,
+    pending_objections,
+)
 from loyaute.policy.roles import Action
 from loyaute.web.auth import check_csrf, guard, who
 from loyaute.web.context import Ctx
@@ -23,7 +28,7 @@ router = APIRouter()
 
 @router.get("/dpo", response_class=HTMLResponse)
 def dpo_home(ctx: Ctx = guard(Action.ALERTS_READ)) -> Response:
-    """Gates, fingerprint, documents, alerts, access requests, holds."""
+    """Gates, fingerprint, documents, alerts, objections to decide, access requests, holds."""
     ws, me = ctx.ws, who(ctx)
     return render(
         ctx,
@@ -32,6 +37,7 @@ def dpo_home(ctx: Ctx = guard(Action.ALERTS_READ)) -> Response:
         fingerprint=gates_mod.fingerprint(ws.settings, ws.register),
         alerts=alerts(ws, me, 50),
         requests=access_request_clocks(ws, me),
+        objections=pending_objections(ws, me),
         holds=holds(ws, me),
         checkpoint=ws.audit.last_checkpoint(),
         outside=ws.audit.checkpoints.configured,
@@ -97,6 +103,20 @@ def dpo_account_change(
     check_csrf(ctx, csrf)
     change_account(ctx.ws, who(ctx), login, change)
     return back("/dpo/accounts", change if change in ("unlock", "disable", "enable") else "")
+
+
+@router.post("/dpo/objections", response_class=HTMLResponse)
+def dpo_objection_decide(
+    ctx: Ctx = guard(Action.OBJECTION_DECIDE),
+    csrf: str = Form(""),
+    number: int = Form(..., ge=1, le=2**62),
+    decision: str = Form(..., max_length=20),
+    reason: str = Form(..., max_length=4000),
+) -> Response:
+    """G3: the DPO's reasoned decision on an objection (audited; the agent is told)."""
+    check_csrf(ctx, csrf)
+    decide_objection(ctx.ws, who(ctx), number, decision, reason)
+    return back("/dpo", decision if decision in DECISIONS else "")
 
 
 @router.post("/dpo/purge", response_class=HTMLResponse)
