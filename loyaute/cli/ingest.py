@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from loyaute.cli.auth import acting
-from loyaute.cli.output import err, escape, handle_errors, print_table, state
+from loyaute.cli.output import err, escape, handle_errors, print_table, progress, state
 from loyaute.errors import EXIT_REFUSED, InputError, UsageError
 from loyaute.i18n import lang, tr
 
@@ -314,7 +312,7 @@ def register(app: typer.Typer) -> None:
                 )
             from loyaute.ingest.pipeline import ingest  # noqa: PLC0415 - after the warm-up
 
-            with _progress() as tick:
+            with progress(tr("lecture", "reading")) as tick:
                 report = ingest(
                     ws, list(paths), format, eng, force=force, who=acting(ws), on_progress=tick
                 )
@@ -332,36 +330,6 @@ def register(app: typer.Typer) -> None:
 
 MAP_MODULES = ("loyaute.ingest.mapper",)
 """What a worker process of the local engine runs (``pipeline.ingest``'s task function)."""
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on a terminal's stderr (Rich is imported only then); else nothing."""
-    if not sys.stderr.isatty():
-        yield lambda done, total: None
-        return
-    from rich.progress import (  # noqa: PLC0415 - lazy
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-    )
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task_id = progress.add_task(tr("lecture", "reading"), total=None)
-
-        def tick(done: int, total: int) -> None:
-            progress.update(task_id, completed=done, total=total)
-
-        yield tick
 
 
 def _ingest_table(report: IngestReport) -> None:

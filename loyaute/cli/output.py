@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -175,3 +176,34 @@ def print_table(
     for row in rows:
         table.add_row(*(escape(cell) for cell in row))
     (err if stderr else out).print(table)
+
+
+@contextmanager
+def progress(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal's stderr, fed by the ``(done, total)`` callback it yields
+    (Rich is imported only then); piped, the callback does nothing."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.progress import (  # noqa: PLC0415 - lazy
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task_id = bar.add_task(description, total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task_id, completed=done, total=total)
+
+        yield tick

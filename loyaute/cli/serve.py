@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Annotated
 
 import typer
 
-from loyaute.cli.output import err, escape, handle_errors, out, state
+from loyaute.cli.output import escape, handle_errors, out, progress, state
 from loyaute.i18n import tr
 
 
@@ -95,32 +94,9 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option("--port", envvar="PORT")] = 8000,
     ) -> None:
         """Département synthétique, de bout en bout. / Synthetic Département, end to end."""
-        from rich.progress import (  # noqa: PLC0415 - lazy
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-        )
-
         from loyaute.demo.runner import run_demo  # noqa: PLC0415
 
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            transient=True,
-            disable=not sys.stderr.isatty(),
-        ) as progress:
-            task_id = progress.add_task(
-                tr("génération et ingestion", "generating and ingesting"), total=None
-            )
-
-            def tick(done: int, total: int) -> None:
-                progress.update(task_id, completed=done, total=total)
-
+        with progress(tr("génération et ingestion", "generating and ingesting")) as tick:
             summary = run_demo(state.home, agents=agents, weeks=weeks, seed=seed, on_progress=tick)
         for line in summary.lines():
             out.print(escape(line))
